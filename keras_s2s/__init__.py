@@ -1,0 +1,6 @@
+"""keras-s2s: attentional sequence-to-sequence models for Keras 3."""
+
+from keras_s2s import layers
+from keras_s2s import models
+from keras_s2s import samplers
+from keras_s2s.version import __version__

@@ -1,0 +1,1 @@
+"""Layers: recurrent cells, attention, encoders and decoders."""

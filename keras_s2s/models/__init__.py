@@ -1,0 +1,1 @@
+"""Models: the encoder-decoder backbone and the generation task model."""

@@ -1,0 +1,1 @@
+"""Search algorithms used by `Seq2SeqLM.generate()`."""
