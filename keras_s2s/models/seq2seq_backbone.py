@@ -1,0 +1,252 @@
+import keras
+import keras_hub
+from keras import ops
+
+from keras_s2s.layers.attentional_decoder import ATTENTION_TYPES
+from keras_s2s.layers.attentional_decoder import AttentionalDecoder
+from keras_s2s.layers.encoder_bridge import BRIDGE_TYPES
+from keras_s2s.layers.encoder_bridge import EncoderBridge
+from keras_s2s.layers.rnn_encoder import CELL_TYPES
+from keras_s2s.layers.rnn_encoder import RNNEncoder
+from keras_s2s.layers.rnn_encoder import num_cell_states
+from keras_s2s.utils.argument_validation import check_choice
+from keras_s2s.utils.argument_validation import check_positive_int
+from keras_s2s.utils.argument_validation import check_rate
+
+
+@keras.saving.register_keras_serializable(package="keras_s2s")
+class Seq2SeqBackbone(keras_hub.models.Backbone):
+    """Attentional RNN encoder-decoder network.
+
+    An `RNNEncoder` (embedding + stacked, optionally bidirectional fused RNN
+    layers) reads the source; an `EncoderBridge` maps its final states to the
+    decoder's initial states; an `AttentionalDecoder` (Bahdanau or Luong
+    wiring) reads the teacher-forced target embeddings and attends over the
+    encoder memory. The backbone returns the decoder's output vectors; the
+    `Seq2SeqLM` task projects them to the vocabulary with
+    `backbone.token_embedding(x, reverse=True)` (tied to the decoder's input
+    embedding when `tie_embeddings=True`).
+
+    Args:
+        encoder_vocabulary_size: int. Source vocabulary size.
+        decoder_vocabulary_size: int. Target vocabulary size. Defaults to
+            `encoder_vocabulary_size` (a joint vocabulary).
+        embedding_dim: int. Token embedding size (source and target); also the
+            size of the decoder's output vectors.
+        hidden_dim: int. Units of each decoder layer.
+        encoder_hidden_dim: int. Units of each encoder layer per direction.
+            Defaults to `hidden_dim // 2` when bidirectional, else `hidden_dim`,
+            so the memory has `hidden_dim` features.
+        cell_type: `"gru"`, `"lstm"` or `"simple_rnn"` (encoder and decoder).
+        num_encoder_layers: int.
+        num_decoder_layers: int.
+        bidirectional: bool. Bidirectional encoder layers.
+        attention_type: `"bahdanau"`, `"luong"` or `"multi_head"`.
+        score_mode: Luong score: `"dot"`, `"general"` or `"concat"`.
+        attention_units: int. Size of additive / multi-head attention
+            projections. Defaults to `hidden_dim`.
+        num_heads: int. Heads for `attention_type="multi_head"`.
+        input_feeding: bool. Luong input feeding; `False` gives the fast
+            decoder that runs one fused RNN call under teacher forcing.
+        bridge: `"dense"`, `"copy"` or `"zero"` (see `EncoderBridge`).
+        dropout: float in [0, 1).
+        layer_normalization: bool. Layer-normalized decoder cells.
+        tie_embeddings: bool. Use the decoder's input embedding matrix as the
+            output projection.
+        dtype: dtype policy of the layers.
+
+    Example:
+    >>> backbone = Seq2SeqBackbone(
+    ...     encoder_vocabulary_size=20, embedding_dim=8, hidden_dim=16,
+    ...     cell_type="gru", attention_type="bahdanau")
+    >>> outputs = backbone({
+    ...     "encoder_token_ids": np.array([[5, 6, 7, 0]]),
+    ...     "encoder_padding_mask": np.array([[1, 1, 1, 0]], dtype=bool),
+    ...     "decoder_token_ids": np.array([[2, 9, 9]]),
+    ...     "decoder_padding_mask": np.array([[1, 1, 1]], dtype=bool)})
+    >>> tuple(outputs["decoder_sequence_output"].shape)
+    (1, 3, 8)
+    """
+
+    def __init__(
+        self,
+        encoder_vocabulary_size,
+        decoder_vocabulary_size=None,
+        embedding_dim=256,
+        hidden_dim=256,
+        encoder_hidden_dim=None,
+        cell_type="gru",
+        num_encoder_layers=1,
+        num_decoder_layers=1,
+        bidirectional=True,
+        attention_type="bahdanau",
+        score_mode="general",
+        attention_units=None,
+        num_heads=4,
+        input_feeding=True,
+        bridge="dense",
+        dropout=0.0,
+        layer_normalization=False,
+        tie_embeddings=False,
+        dtype=None,
+        **kwargs,
+    ):
+        check_positive_int("encoder_vocabulary_size", encoder_vocabulary_size)
+        check_positive_int(
+            "decoder_vocabulary_size", decoder_vocabulary_size, allow_none=True
+        )
+        check_positive_int("embedding_dim", embedding_dim)
+        check_positive_int("hidden_dim", hidden_dim)
+        check_positive_int("encoder_hidden_dim", encoder_hidden_dim, allow_none=True)
+        check_choice("cell_type", cell_type, CELL_TYPES)
+        check_choice("attention_type", attention_type, ATTENTION_TYPES)
+        check_choice("bridge", bridge, BRIDGE_TYPES)
+        check_rate("dropout", dropout)
+        if decoder_vocabulary_size is None:
+            decoder_vocabulary_size = encoder_vocabulary_size
+        if encoder_hidden_dim is None:
+            encoder_hidden_dim = hidden_dim // 2 if bidirectional else hidden_dim
+            encoder_hidden_dim = max(encoder_hidden_dim, 1)
+
+        # === Layers ===
+        self.encoder = RNNEncoder(
+            vocabulary_size=encoder_vocabulary_size,
+            embedding_dim=embedding_dim,
+            hidden_dim=encoder_hidden_dim,
+            cell_type=cell_type,
+            num_layers=num_encoder_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            dtype=dtype,
+            name="encoder",
+        )
+        self.bridge = EncoderBridge(
+            bridge,
+            hidden_dim=hidden_dim,
+            num_layers=num_decoder_layers,
+            num_states=num_cell_states(cell_type),
+            dtype=dtype,
+            name="bridge",
+        )
+        self.token_embedding = keras.layers.ReversibleEmbedding(
+            decoder_vocabulary_size,
+            embedding_dim,
+            tie_weights=tie_embeddings,
+            reverse_dtype="float32",
+            dtype=dtype,
+            name="decoder_token_embedding",
+        )
+        self.decoder = AttentionalDecoder(
+            hidden_dim=hidden_dim,
+            output_dim=embedding_dim,
+            cell_type=cell_type,
+            num_layers=num_decoder_layers,
+            attention_type=attention_type,
+            score_mode=score_mode,
+            attention_units=attention_units,
+            num_heads=num_heads,
+            input_feeding=input_feeding,
+            dropout=dropout,
+            layer_normalization=layer_normalization,
+            dtype=dtype,
+            name="decoder",
+        )
+
+        # === Functional model ===
+        encoder_token_ids = keras.Input(
+            shape=(None,), dtype="int32", name="encoder_token_ids"
+        )
+        encoder_padding_mask = keras.Input(
+            shape=(None,), dtype="bool", name="encoder_padding_mask"
+        )
+        decoder_token_ids = keras.Input(
+            shape=(None,), dtype="int32", name="decoder_token_ids"
+        )
+        decoder_padding_mask = keras.Input(
+            shape=(None,), dtype="bool", name="decoder_padding_mask"
+        )
+        memory, memory_mask, encoder_states = self.encoder(
+            encoder_token_ids, encoder_padding_mask
+        )
+        initial_state = self.bridge(encoder_states)
+        decoder_inputs = self.token_embedding(decoder_token_ids)
+        decoder_outputs, attention_weights = self.decoder(
+            decoder_inputs,
+            memory,
+            memory_mask=memory_mask,
+            initial_state=initial_state,
+        )
+        super().__init__(
+            inputs={
+                "encoder_token_ids": encoder_token_ids,
+                "encoder_padding_mask": encoder_padding_mask,
+                "decoder_token_ids": decoder_token_ids,
+                "decoder_padding_mask": decoder_padding_mask,
+            },
+            outputs={
+                "encoder_sequence_output": memory,
+                "decoder_sequence_output": decoder_outputs,
+                "attention_weights": attention_weights,
+            },
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.encoder_vocabulary_size = encoder_vocabulary_size
+        self.decoder_vocabulary_size = decoder_vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.hidden_dim = hidden_dim
+        self.encoder_hidden_dim = encoder_hidden_dim
+        self.cell_type = cell_type
+        self.num_encoder_layers = num_encoder_layers
+        self.num_decoder_layers = num_decoder_layers
+        self.bidirectional = bidirectional
+        self.attention_type = attention_type
+        self.score_mode = score_mode
+        self.attention_units = attention_units
+        self.num_heads = num_heads
+        self.input_feeding = input_feeding
+        self.bridge_type = bridge
+        self.dropout = dropout
+        self.layer_normalization = layer_normalization
+        self.tie_embeddings = tie_embeddings
+
+    def encode(self, encoder_token_ids, encoder_padding_mask, training=False):
+        """Runs the encoder and the bridge.
+
+        Returns:
+            A tuple `(memory, memory_mask, initial_state)`: memory
+            `(batch_size, source_len, memory_dim)`, its bool mask, and the
+            decoder's per-layer initial states.
+        """
+        memory, memory_mask, encoder_states = self.encoder(
+            encoder_token_ids, encoder_padding_mask, training=training
+        )
+        return memory, memory_mask, self.bridge(encoder_states)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "encoder_vocabulary_size": self.encoder_vocabulary_size,
+                "decoder_vocabulary_size": self.decoder_vocabulary_size,
+                "embedding_dim": self.embedding_dim,
+                "hidden_dim": self.hidden_dim,
+                "encoder_hidden_dim": self.encoder_hidden_dim,
+                "cell_type": self.cell_type,
+                "num_encoder_layers": self.num_encoder_layers,
+                "num_decoder_layers": self.num_decoder_layers,
+                "bidirectional": self.bidirectional,
+                "attention_type": self.attention_type,
+                "score_mode": self.score_mode,
+                "attention_units": self.attention_units,
+                "num_heads": self.num_heads,
+                "input_feeding": self.input_feeding,
+                "bridge": self.bridge_type,
+                "dropout": self.dropout,
+                "layer_normalization": self.layer_normalization,
+                "tie_embeddings": self.tie_embeddings,
+            }
+        )
+        return config

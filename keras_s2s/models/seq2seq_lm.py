@@ -1,0 +1,307 @@
+import keras
+import keras_hub
+import numpy as np
+from keras import ops
+
+from keras_s2s.losses.sparse_crossentropy import SparseCrossentropy
+from keras_s2s.models.seq2seq_backbone import Seq2SeqBackbone
+
+GENERATE_INPUT_KEYS = (
+    "encoder_token_ids",
+    "encoder_padding_mask",
+    "decoder_token_ids",
+    "decoder_padding_mask",
+)
+
+
+def _any_equal(inputs, values, padding_mask):
+    """True where `inputs` equals any of `values` and `padding_mask` is True."""
+    output = ops.equal(inputs, values[0])
+    for value in values[1:]:
+        output = ops.logical_or(output, ops.equal(inputs, value))
+    return ops.logical_and(output, padding_mask)
+
+
+@keras.saving.register_keras_serializable(package="keras_s2s")
+class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
+    """Attentional RNN encoder-decoder for conditional generation.
+
+    Wraps a `Seq2SeqBackbone` (and optionally a `Seq2SeqLMPreprocessor`) and
+    follows keras-hub's `Seq2SeqLM` conventions: `fit()` on
+    `(x, y, sample_weight)` where `x` holds `"encoder_token_ids"`,
+    `"encoder_padding_mask"`, `"decoder_token_ids"` (starting with the start
+    token) and `"decoder_padding_mask"`, `y` the decoder ids shifted left and
+    `sample_weight` its padding mask; `generate()` runs a compiled decoding loop
+    (`tf.function` / `jax.jit` / `torch.no_grad`) driven by a sampler that only
+    sees `next(prompt, cache, index)`.
+
+    The generation cache is a pytree: the decoder state (per-layer RNN states,
+    the input-feeding vector), the encoder memory, its mask and its projected
+    attention keys. `next()` returns the step's attention weights
+    `(batch_size, source_len)` as its `hidden_states`, for coverage penalties.
+
+    Args:
+        backbone: a `keras_s2s.models.Seq2SeqBackbone`.
+        preprocessor: a `keras_s2s.models.Seq2SeqLMPreprocessor` or None. With
+            one, `fit()` and `generate()` take raw strings.
+
+    Example:
+    >>> backbone = Seq2SeqBackbone(encoder_vocabulary_size=12, embedding_dim=8,
+    ...                            hidden_dim=16)
+    >>> model = Seq2SeqLM(backbone)
+    >>> model.compile(sampler="greedy")
+    >>> out = model.generate({
+    ...     "encoder_token_ids": np.array([[4, 5, 6, 3]]),
+    ...     "encoder_padding_mask": np.array([[1, 1, 1, 1]], dtype=bool),
+    ...     "decoder_token_ids": np.array([[2, 0, 0, 0, 0]]),
+    ...     "decoder_padding_mask": np.array([[1, 0, 0, 0, 0]], dtype=bool)},
+    ...     stop_token_ids=[3])
+    >>> out["decoder_token_ids"].shape
+    (1, 5)
+    """
+
+    backbone_cls = Seq2SeqBackbone
+    preprocessor_cls = None
+
+    def __init__(self, backbone, preprocessor=None, **kwargs):
+        if not isinstance(backbone, Seq2SeqBackbone):
+            raise ValueError(
+                "Expected `backbone` to be a keras_s2s.models.Seq2SeqBackbone. "
+                f"Received: {type(backbone).__name__}"
+            )
+        _check_vocabulary_sizes(backbone, preprocessor)
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+
+        # === Functional model ===
+        inputs = backbone.input
+        hidden_states = backbone(inputs)["decoder_sequence_output"]
+        # logits: (batch_size, target_len, decoder_vocabulary_size), float32.
+        logits = backbone.token_embedding(hidden_states, reverse=True)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        *,
+        weighted_metrics="auto",
+        sampler="greedy",
+        label_smoothing=0.0,
+        **kwargs,
+    ):
+        """Configures training and generation.
+
+        Args:
+            optimizer: `"auto"` (Adam, learning rate 1e-3, gradients clipped
+                to a global norm of 5), a name or a `keras.Optimizer`.
+            loss: `"auto"` (`keras_s2s.losses.SparseCrossentropy` on logits,
+                with `label_smoothing`), or any Keras loss.
+            weighted_metrics: `"auto"` (token accuracy and perplexity over
+                real target tokens) or a list of metrics.
+            sampler: a sampler name or instance used by `generate()`.
+            label_smoothing: float in [0, 1), for the `"auto"` loss.
+            **kwargs: passed to `keras.Model.compile`.
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3, global_clipnorm=5.0)
+        if loss == "auto":
+            loss = SparseCrossentropy(label_smoothing=label_smoothing, from_logits=True)
+        if weighted_metrics == "auto":
+            weighted_metrics = [
+                keras.metrics.SparseCategoricalAccuracy(name="token_accuracy"),
+                keras_hub.metrics.Perplexity(from_logits=True, name="perplexity"),
+            ]
+        super().compile(
+            optimizer=optimizer,
+            loss=loss,
+            weighted_metrics=weighted_metrics,
+            sampler=sampler,
+            **kwargs,
+        )
+        self.label_smoothing = label_smoothing
+
+    # ------------------------------------------------------------ generation
+
+    def build_cache(self, encoder_token_ids, encoder_padding_mask):
+        """Encodes the source and returns the decoding cache (a pytree).
+
+        Returns:
+            A dict with `"state"` (the decoder state before the first step),
+            `"memory"` `(batch_size, source_len, memory_dim)`, `"memory_mask"`
+            `(batch_size, source_len)` and `"keys"` (the memory's projected
+            attention keys).
+        """
+        memory, memory_mask, initial_state = self.backbone.encode(
+            encoder_token_ids, encoder_padding_mask
+        )
+        decoder = self.backbone.decoder
+        return {
+            "state": decoder.get_initial_state(initial_state, memory),
+            "memory": memory,
+            "memory_mask": memory_mask,
+            "keys": decoder.attention.precompute_keys(memory),
+        }
+
+    def call_decoder_step(self, token_ids, cache):
+        """One decoding step from the previous tokens.
+
+        Args:
+            token_ids: int `(batch_size,)`, the previous output tokens.
+            cache: the pytree from `build_cache` or a previous step.
+
+        Returns:
+            A tuple `(logits, attention_weights, cache)`: `logits`
+            `(batch_size, vocabulary_size)` in float32, `attention_weights`
+            `(batch_size, source_len)`, and the updated cache.
+        """
+        decoder = self.backbone.decoder
+        # inputs: (batch_size, embedding_dim)
+        inputs = self.backbone.token_embedding(token_ids)
+        output, weights, state = decoder.step(
+            inputs, cache["state"], cache["memory"], cache["keys"], cache["memory_mask"]
+        )
+        logits = self.backbone.token_embedding(output, reverse=True)
+        new_cache = dict(cache)
+        new_cache["state"] = state
+        return ops.cast(logits, "float32"), ops.cast(weights, "float32"), new_cache
+
+    def generate_step(self, inputs, stop_token_ids=None):
+        """A compilable generation function for one batch of token ids.
+
+        Args:
+            inputs: dict with `"encoder_token_ids"`, `"encoder_padding_mask"`,
+                `"decoder_token_ids"` `(batch_size, max_length)` (the prompt:
+                the start token, optionally a forced prefix, then padding) and
+                `"decoder_padding_mask"` (True on the prompt).
+            stop_token_ids: tuple of ids that end a sequence, or None.
+
+        Returns:
+            A dict with `"decoder_token_ids"` and `"decoder_padding_mask"`
+            (True up to and including each sequence's stop token).
+        """
+        decoder_token_ids = inputs["decoder_token_ids"]
+        decoder_padding_mask = ops.cast(inputs["decoder_padding_mask"], "bool")
+        cache = self.build_cache(
+            inputs["encoder_token_ids"], inputs["encoder_padding_mask"]
+        )
+
+        def next(prompt, cache, index):
+            # The RNN consumes the previous token; forced prompt tokens are
+            # restored by the sampler wherever `decoder_padding_mask` is True.
+            batch_size = ops.shape(prompt)[0]
+            previous = ops.slice(prompt, [0, index - 1], [batch_size, 1])[:, 0]
+            return self.call_decoder_step(previous, cache)
+
+        decoder_token_ids = self.sampler(
+            next=next,
+            prompt=decoder_token_ids,
+            cache=cache,
+            # Step from the first position: the RNN state must consume every
+            # prompt token in order, so start right after the start token.
+            index=1,
+            mask=decoder_padding_mask,
+            stop_token_ids=stop_token_ids,
+            hidden_states=None,
+            model=self,
+        )
+        if stop_token_ids is not None:
+            end_locations = ops.cast(
+                _any_equal(
+                    decoder_token_ids,
+                    stop_token_ids,
+                    ops.logical_not(decoder_padding_mask),
+                ),
+                "int32",
+            )
+            cumsum = ops.cast(ops.cumsum(end_locations, axis=-1), "int32")
+            overflow = cumsum - end_locations
+            decoder_padding_mask = ops.logical_not(ops.cast(overflow, "bool"))
+        else:
+            decoder_padding_mask = ops.ones_like(decoder_token_ids, dtype="bool")
+        return {
+            "decoder_token_ids": decoder_token_ids,
+            "decoder_padding_mask": decoder_padding_mask,
+        }
+
+    def generate(self, inputs, max_length=None, stop_token_ids="auto", **kwargs):
+        """Generates output sequences; see keras-hub's `Seq2SeqLM.generate`.
+
+        With a preprocessor, `inputs` are source strings (or a `tf.data`
+        dataset of them) and outputs are strings. Without one, `inputs` is a
+        dict of the four token-id tensors of `generate_step` (the decoder
+        prompt padded to the maximum output length) and `stop_token_ids` must
+        be given.
+        """
+        if self.preprocessor is None:
+            _check_token_inputs(inputs, self.backbone)
+        return super().generate(
+            inputs, max_length=max_length, stop_token_ids=stop_token_ids, **kwargs
+        )
+
+
+def _check_vocabulary_sizes(backbone, preprocessor):
+    if preprocessor is None:
+        return
+    pairs = (
+        ("encoder", getattr(preprocessor, "encoder_tokenizer", None),
+         backbone.encoder_vocabulary_size),
+        ("decoder", getattr(preprocessor, "decoder_tokenizer", None),
+         backbone.decoder_vocabulary_size),
+    )
+    for side, tokenizer, expected in pairs:
+        if tokenizer is None or not hasattr(tokenizer, "vocabulary_size"):
+            continue
+        size = tokenizer.vocabulary_size()
+        if size != expected:
+            raise ValueError(
+                f"The preprocessor's {side} vocabulary has {size} tokens but the "
+                f"backbone's {side}_vocabulary_size is {expected}. Build the "
+                f"backbone with {side}_vocabulary_size={size}, or use the "
+                "tokenizer the model was trained with."
+            )
+
+
+def _check_token_inputs(inputs, backbone):
+    """Clear errors for token-id inputs to `generate()` without preprocessor."""
+    if not isinstance(inputs, dict):
+        # tf.data datasets are passed through to keras-hub unchanged.
+        if hasattr(inputs, "as_numpy_iterator"):
+            return
+        raise ValueError(
+            "Without a preprocessor, `generate()` expects a dict with keys "
+            f"{list(GENERATE_INPUT_KEYS)}. Received: {type(inputs).__name__}"
+        )
+    missing = [k for k in GENERATE_INPUT_KEYS if k not in inputs]
+    if missing:
+        raise ValueError(
+            f"`generate()` inputs are missing {missing}. Expected keys: "
+            f"{list(GENERATE_INPUT_KEYS)}."
+        )
+    limits = {
+        "encoder_token_ids": backbone.encoder_vocabulary_size,
+        "decoder_token_ids": backbone.decoder_vocabulary_size,
+    }
+    for key in GENERATE_INPUT_KEYS:
+        value = np.asarray(ops.convert_to_numpy(inputs[key]))
+        if value.ndim != 2:
+            raise ValueError(
+                f"Expected `{key}` of rank 2 (batch_size, length). "
+                f"Received shape: {value.shape}"
+            )
+        if key in limits:
+            if not np.issubdtype(value.dtype, np.integer):
+                raise ValueError(
+                    f"Expected integer `{key}`. Received dtype: {value.dtype}"
+                )
+            if value.size and (value.min() < 0 or value.max() >= limits[key]):
+                raise ValueError(
+                    f"`{key}` holds ids outside [0, {limits[key]}): "
+                    f"min {value.min()}, max {value.max()}. The ids must come from "
+                    "the vocabulary the model was built with."
+                )
+        elif value.dtype != np.bool_ and not np.issubdtype(value.dtype, np.integer):
+            raise ValueError(
+                f"Expected a boolean `{key}`. Received dtype: {value.dtype}"
+            )

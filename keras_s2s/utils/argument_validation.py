@@ -1,0 +1,37 @@
+"""Validation of user-facing arguments, with messages that say what to do."""
+
+
+def check_choice(name, value, allowed):
+    """Raises `ValueError` unless `value` is one of `allowed`.
+
+    Example: `check_choice("cell_type", "rnn", ("gru", "lstm"))` raises
+    `Expected cell_type in {'gru', 'lstm'}. Received: cell_type='rnn'`.
+    """
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ValueError(
+            f"Expected {name} in {{{choices}}}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_positive_int(name, value, allow_none=False):
+    """Raises `ValueError` unless `value` is an int > 0 (or None if allowed)."""
+    if value is None and allow_none:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"Expected {name} to be a positive integer. Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_rate(name, value):
+    """Raises `ValueError` unless `0 <= value < 1` (a dropout-like rate)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+        0.0 <= value < 1.0
+    ):
+        raise ValueError(
+            f"Expected {name} to be a float in [0, 1). Received: {name}={value!r}"
+        )
+    return float(value)
