@@ -74,8 +74,8 @@ class TestCase(unittest.TestCase):
             layer_cls: the layer class.
             init_kwargs: dict of constructor arguments.
             input_data: a tensor, or a tuple of positional call arguments.
-            expected_output_shape: a shape tuple, or a nested structure of
-                shape tuples matching the layer's output structure.
+            expected_output_shape: a shape tuple, or a list of shape tuples
+                in the order of `keras.tree.flatten(output)`.
             expected_num_trainable_weights: int, checked if given.
             call_kwargs: extra keyword arguments for `call`.
 
@@ -87,17 +87,13 @@ class TestCase(unittest.TestCase):
         layer = layer_cls(**init_kwargs)
         output = layer(*args, **call_kwargs)
         if expected_output_shape is not None:
-            shapes = tree.map_structure(lambda t: tuple(ops.shape(t)), output)
-            self.assertEqual(
-                tree.flatten(shapes),
-                tree.flatten(
-                    tree.map_structure(
-                        tuple, expected_output_shape, none_is_leaf=False
-                    )
-                )
-                if not isinstance(expected_output_shape, tuple)
-                else [tuple(expected_output_shape)],
-            )
+            # Shapes are compared as a flat list, in the order of
+            # `tree.flatten(output)`; a single shape tuple is one output.
+            shapes = [tuple(ops.shape(t)) for t in tree.flatten(output)]
+            expected = list(expected_output_shape)
+            if all(isinstance(d, (int, type(None))) for d in expected):
+                expected = [expected]
+            self.assertEqual(shapes, [tuple(s) for s in expected])
         if expected_num_trainable_weights is not None:
             self.assertLen(layer.trainable_weights, expected_num_trainable_weights)
         revived = self.run_config_roundtrip_test(layer)
