@@ -85,8 +85,15 @@ class EncoderBridge(keras.layers.Layer):
 
     def compute_output_spec(self, encoder_states):
         batch_size = encoder_states[-1][0].shape[0]
-        spec = keras.KerasTensor((batch_size, self.hidden_dim), dtype=self.compute_dtype)
-        return [[spec] * self.num_states for _ in range(self.num_layers)]
+        # One distinct symbolic tensor per state: the functional graph maps
+        # outputs by object, so a repeated spec would merge `h` and `c`.
+        return [
+            [
+                keras.KerasTensor((batch_size, self.hidden_dim), dtype=self.compute_dtype)
+                for _ in range(self.num_states)
+            ]
+            for _ in range(self.num_layers)
+        ]
 
     def get_config(self):
         config = super().get_config()
