@@ -15,8 +15,8 @@ from keras import regularizers
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from keras_s2s.layers.recurrent_cell_utils import layer_norm_blocks
-from keras_s2s.layers.recurrent_cell_utils import validate_rate
-from keras_s2s.layers.recurrent_cell_utils import validate_units
+from keras_s2s.utils.argument_validation import check_positive_int
+from keras_s2s.utils.argument_validation import check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
@@ -138,7 +138,7 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = validate_units(units)
+        self.units = check_positive_int("units", units)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = use_bias
@@ -152,8 +152,8 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = validate_rate("dropout", dropout)
-        self.recurrent_dropout = validate_rate(
+        self.dropout = check_rate("dropout", dropout)
+        self.recurrent_dropout = check_rate(
             "recurrent_dropout", recurrent_dropout
         )
         self.seed = seed

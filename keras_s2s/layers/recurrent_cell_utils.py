@@ -1,37 +1,7 @@
-"""Argument checks and layer normalization shared by the recurrent cells."""
-
-import numbers
+"""Layer normalization shared by the recurrent cells."""
 
 import keras
 from keras import ops
-
-
-def validate_units(units):
-    """Raises `ValueError` unless `units` is a positive integer."""
-    if (
-        isinstance(units, bool)
-        or not isinstance(units, numbers.Integral)
-        or units <= 0
-    ):
-        raise ValueError(
-            "Expected `units` to be a positive integer. "
-            f"Received: units={units!r}"
-        )
-    return int(units)
-
-
-def validate_rate(name, rate):
-    """Raises `ValueError` unless `rate` is a number in `[0, 1)`."""
-    if (
-        isinstance(rate, bool)
-        or not isinstance(rate, numbers.Real)
-        or not 0.0 <= rate < 1.0
-    ):
-        raise ValueError(
-            f"Expected `{name}` to be a float in [0, 1). "
-            f"Received: {name}={rate!r}"
-        )
-    return float(rate)
 
 
 def layer_norm_blocks(x, gamma, num_blocks, epsilon, beta=None):
