@@ -108,6 +108,12 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             encoder_hidden_dim = hidden_dim // 2 if bidirectional else hidden_dim
             encoder_hidden_dim = max(encoder_hidden_dim, 1)
 
+        # Embeddings ~ N(0, 1 / embedding_dim): unit-norm vectors, and logits
+        # of order 1 at initialization against the tanh-bounded outputs.
+        embeddings_initializer = keras.initializers.RandomNormal(
+            stddev=embedding_dim**-0.5
+        )
+
         # === Layers ===
         self.encoder = RNNEncoder(
             vocabulary_size=encoder_vocabulary_size,
@@ -117,6 +123,7 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             num_layers=num_encoder_layers,
             bidirectional=bidirectional,
             dropout=dropout,
+            embeddings_initializer=embeddings_initializer,
             dtype=dtype,
             name="encoder",
         )
@@ -132,6 +139,7 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             decoder_vocabulary_size,
             embedding_dim,
             tie_weights=tie_embeddings,
+            embeddings_initializer=embeddings_initializer,
             reverse_dtype="float32",
             dtype=dtype,
             name="decoder_token_embedding",
