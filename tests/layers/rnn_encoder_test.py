@@ -1,0 +1,55 @@
+import keras
+import numpy as np
+
+from keras_s2s.layers import RNNEncoder
+from tests.test_case import TestCase
+
+
+def token_ids():
+    return np.array([[3, 4, 5, 6], [7, 8, 0, 0]], "int32")
+
+
+class RNNEncoderTest(TestCase):
+    def test_layer_basics(self):
+        ids = token_ids()
+        self.run_layer_test(
+            RNNEncoder,
+            dict(vocabulary_size=10, embedding_dim=4, hidden_dim=3, cell_type="lstm",
+                 num_layers=2),
+            (ids, ids != 0),
+            expected_output_shape=[(2, 4, 6), (2, 4), (2, 6), (2, 6), (2, 6), (2, 6)],
+        )
+
+    def test_final_states_equal_keras_layers_on_unpadded_prefix(self):
+        # The final state of a padded row equals running Keras's layers on
+        # the row without its padding.
+        encoder = RNNEncoder(vocabulary_size=10, embedding_dim=4, hidden_dim=3,
+                             cell_type="gru", bidirectional=True)
+        ids = token_ids()
+        memory, mask, states = encoder(ids, ids != 0)
+        short = encoder(ids[1:, :2], ids[1:, :2] != 0)
+        self.assertAllClose(states[0][0][1:], short[2][0][0], atol=1e-6)
+        self.assertAllClose(memory[1:, :2], short[0], atol=1e-6)
+        self.assertAllEqual(mask, ids != 0)
+
+    def test_memory_equals_bidirectional_keras_layer(self):
+        encoder = RNNEncoder(vocabulary_size=10, embedding_dim=4, hidden_dim=3,
+                             cell_type="lstm")
+        ids = token_ids()[:1]
+        memory, _, states = encoder(ids)
+        embedded = encoder.token_embedding(ids)
+        reference = keras.layers.Bidirectional(
+            keras.layers.LSTM(3, return_sequences=True, return_state=True)
+        )
+        reference.build(embedded.shape)
+        reference.set_weights(encoder.rnn_layers[0].get_weights())
+        out, h_f, c_f, h_b, c_b = reference(embedded)
+        self.assertAllClose(memory, out, atol=1e-6)
+        self.assertAllClose(states[0][0], np.concatenate([h_f, h_b], -1), atol=1e-6)
+        self.assertAllClose(states[0][1], np.concatenate([c_f, c_b], -1), atol=1e-6)
+
+    def test_bad_arguments(self):
+        with self.assertRaisesRegex(ValueError, "Expected cell_type in"):
+            RNNEncoder(10, 4, 3, cell_type="transformer")
+        with self.assertRaisesRegex(ValueError, "num_layers"):
+            RNNEncoder(10, 4, 3, num_layers=0)
