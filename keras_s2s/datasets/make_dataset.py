@@ -65,9 +65,11 @@ def make_dataset(
     Pipeline: pairs -> optional shuffle -> batching (optionally bucketed by
     length) -> `preprocessor` -> prefetch. With a preprocessor the elements
     are `(x, y, sample_weight)` ready for `model.fit`, which accepts
-    `tf.data` on the TensorFlow, JAX and PyTorch backends; without one they
-    are `{"encoder_text", "decoder_text"}` string batches (for a model that
-    preprocesses itself).
+    `tf.data` on the TensorFlow, JAX and PyTorch backends (a
+    `keras_s2s.models.Seq2SeqLM` that has the preprocessor attached maps it
+    again over `fit` data; packed batches pass through it unchanged).
+    Without one they are `{"encoder_text", "decoder_text"}` string batches,
+    for a model that preprocesses its data itself.
 
     Length bucketing groups pairs whose token length (the longer side, as
     counted by the preprocessor's tokenizers; words without a preprocessor)

@@ -52,8 +52,9 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
     - `sample_weight`: bool, `y`'s padding mask.
 
     Inputs are `{"encoder_text": ..., "decoder_text": ...}` or a
-    `(source, target)` tuple of strings or string batches. The layer runs
-    eagerly on every backend and inside `tf.data.Dataset.map`.
+    `(source, target)` tuple of strings or string batches; already packed
+    inputs pass through unchanged. The layer runs eagerly on every backend
+    and inside `tf.data.Dataset.map`.
 
     For generation, `generate_preprocess(sources)` packs the sources and a
     decoder prompt of `<s>` followed by padding, and `generate_postprocess`
@@ -232,7 +233,14 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
 
         Returns:
             `(x, y, sample_weight)` as described in the class docstring.
+            Inputs that are already packed (a dict holding
+            `"encoder_token_ids"`, e.g. a batch of
+            `keras_s2s.datasets.make_dataset(..., preprocessor)`) are returned
+            unchanged, so a pre-packed dataset can be given to the `fit()` of
+            a model that preprocesses its data itself.
         """
+        if isinstance(x, dict) and "encoder_token_ids" in x:
+            return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
         encoder_text, decoder_text = self._split_inputs(x, y)
         if encoder_sequence_length is None:
             encoder_sequence_length = self.encoder_sequence_length

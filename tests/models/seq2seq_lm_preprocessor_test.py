@@ -129,6 +129,13 @@ class Seq2SeqLMPreprocessorTest(TestCase):
         self.assertIds(overridden[0]["encoder_token_ids"], [4, 5, 3, 0, 0, 0])
         self.assertIds(overridden[1], [5, 4, 3])
 
+    def test_packed_inputs_pass_through(self):
+        preprocessor = g2p_preprocessor()
+        packed = numpy(preprocessor((["CAT", "DOG"], ["K AE T", "D AO G"])))
+        self.assertAllEqual(numpy(preprocessor(packed)), packed)
+        ds = tf.data.Dataset.from_tensor_slices(packed).batch(2).map(preprocessor)
+        self.assertAllEqual(numpy(next(iter(ds))), packed)
+
     def test_tf_data_map_matches_eager(self):
         preprocessor = g2p_preprocessor()
         words, phonemes = load_cmudict("dev")
