@@ -1,8 +1,11 @@
+import inspect
+
 import keras
 import keras_hub
 import numpy as np
 from keras import ops
 
+from keras_s2s import samplers
 from keras_s2s.losses.sparse_crossentropy import SparseCrossentropy
 from keras_s2s.models.seq2seq_backbone import Seq2SeqBackbone
 
@@ -100,7 +103,10 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
                 with `label_smoothing`), or any Keras loss.
             weighted_metrics: `"auto"` (token accuracy and perplexity over
                 real target tokens) or a list of metrics.
-            sampler: a sampler name or instance used by `generate()`.
+            sampler: the search used by `generate()`: a name (`"greedy"`,
+                `"beam"`, `"top_k"`, `"top_p"`, `"random"`, `"exact"`), a
+                config dict or a sampler instance; see
+                `keras_s2s.samplers.get`.
             label_smoothing: float in [0, 1), for the `"auto"` loss.
             **kwargs: passed to `keras.Model.compile`.
         """
@@ -117,7 +123,7 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             optimizer=optimizer,
             loss=loss,
             weighted_metrics=weighted_metrics,
-            sampler=sampler,
+            sampler=samplers.get(sampler),
             **kwargs,
         )
         self.label_smoothing = label_smoothing
@@ -179,7 +185,11 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
 
         Returns:
             A dict with `"decoder_token_ids"` and `"decoder_padding_mask"`
-            (True up to and including each sequence's stop token).
+            (True up to and including each sequence's stop token). With an
+            n-best sampler (`BeamSampler(return_all_beams=True)`) both are
+            `(batch_size, num_beams, max_length)` and `"scores"`
+            `(batch_size, num_beams)` is added; a sampler returning a dict
+            (`ExactSampler`) adds its entries (`"scores"`, `"proven_optimal"`).
         """
         decoder_token_ids = inputs["decoder_token_ids"]
         decoder_padding_mask = ops.cast(inputs["decoder_padding_mask"], "bool")
@@ -194,7 +204,11 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             previous = ops.slice(prompt, [0, index - 1], [batch_size, 1])[:, 0]
             return self.call_decoder_step(previous, cache)
 
-        decoder_token_ids = self.sampler(
+        extra = {}
+        if _accepts_keyword(self.sampler, "source_mask"):
+            # For length limits relative to the source and coverage penalties.
+            extra["source_mask"] = ops.cast(inputs["encoder_padding_mask"], "bool")
+        result = self.sampler(
             next=next,
             prompt=decoder_token_ids,
             cache=cache,
@@ -205,7 +219,21 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             stop_token_ids=stop_token_ids,
             hidden_states=None,
             model=self,
+            **extra,
         )
+        # A sampler returns token ids, `(token_ids, scores)` (n-best) or a
+        # dict with "token_ids" and per-example extras (scores, flags).
+        extras = {}
+        if isinstance(result, dict):
+            extras = {k: v for k, v in result.items() if k != "token_ids"}
+            decoder_token_ids = result["token_ids"]
+        elif isinstance(result, (tuple, list)):
+            decoder_token_ids, extras["scores"] = result
+        else:
+            decoder_token_ids = result
+        if len(decoder_token_ids.shape) == 3:
+            # n-best: (batch_size, num_beams, max_length).
+            decoder_padding_mask = decoder_padding_mask[:, None, :]
         if stop_token_ids is not None:
             end_locations = ops.cast(
                 _any_equal(
@@ -223,9 +251,12 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         return {
             "decoder_token_ids": decoder_token_ids,
             "decoder_padding_mask": decoder_padding_mask,
+            **extras,
         }
 
-    def generate(self, inputs, max_length=None, stop_token_ids="auto", **kwargs):
+    def generate(
+        self, inputs, max_length=None, stop_token_ids="auto", sampler=None, **kwargs
+    ):
         """Generates output sequences; see keras-hub's `Seq2SeqLM.generate`.
 
         With a preprocessor, `inputs` are source strings (or a `tf.data`
@@ -233,12 +264,43 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         dict of the four token-id tensors of `generate_step` (the decoder
         prompt padded to the maximum output length) and `stop_token_ids` must
         be given.
+
+        `sampler` (a name, config or instance, see `keras_s2s.samplers.get`)
+        overrides the compiled sampler for this call only; its generation
+        function is built for the call (compile with it to reuse one).
+        Samplers with `run_eagerly = True` (`ExactSampler`) run outside
+        `tf.function` / `jax.jit`.
         """
         if self.preprocessor is None:
             _check_token_inputs(inputs, self.backbone)
-        return super().generate(
-            inputs, max_length=max_length, stop_token_ids=stop_token_ids, **kwargs
-        )
+        eager = getattr(self.sampler, "run_eagerly", False)
+        if sampler is None and not eager:
+            return super().generate(
+                inputs, max_length=max_length, stop_token_ids=stop_token_ids, **kwargs
+            )
+        saved = (self.sampler, self.generate_function, self.run_eagerly)
+        try:
+            if sampler is not None:
+                self.sampler = samplers.get(sampler)
+            self.run_eagerly = saved[2] or getattr(self.sampler, "run_eagerly", False)
+            self.generate_function = None
+            return super().generate(
+                inputs, max_length=max_length, stop_token_ids=stop_token_ids, **kwargs
+            )
+        finally:
+            self.sampler, self.generate_function, self.run_eagerly = saved
+
+
+def _accepts_keyword(function, name):
+    """True if calling `function` accepts the keyword argument `name`."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.name == name or p.kind == inspect.Parameter.VAR_KEYWORD
+        for p in parameters
+    )
 
 
 def _check_vocabulary_sizes(backbone, preprocessor):
