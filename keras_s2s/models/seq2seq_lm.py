@@ -66,6 +66,26 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
     backbone_cls = Seq2SeqBackbone
     preprocessor_cls = None
 
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """Loads a model from a shipped preset name or a preset directory.
+
+        Names are those of `keras_s2s.presets.list_presets()` (loaded offline
+        from `keras_s2s/presets/<name>/`). Every file is first checked against
+        the sha256 recorded in the preset's `metadata.json` (an altered,
+        missing or unrecorded file raises a `ValueError` naming it), then
+        keras-hub's loader rebuilds the model, its configs deserialized in
+        Keras safe mode. See `keras_s2s.presets.load_preset_task`.
+
+        Args:
+            preset: a preset name or a path to a preset directory.
+            load_weights: if False, the weights stay randomly initialized.
+            **kwargs: passed to keras-hub's task loader (e.g. `dtype`).
+        """
+        from keras_s2s.presets import load_preset_task
+
+        return load_preset_task(cls, preset, load_weights=load_weights, **kwargs)
+
     def __init__(self, backbone, preprocessor=None, **kwargs):
         if not isinstance(backbone, Seq2SeqBackbone):
             raise ValueError(
