@@ -148,6 +148,26 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         )
         self.label_smoothing = label_smoothing
 
+    def get_compile_config(self):
+        """The compile arguments saved in `.keras` files, with the sampler."""
+        config = super().get_compile_config()
+        if config is None:
+            return None
+        config = dict(config)
+        config["sampler"] = samplers.serialize(self.sampler)
+        config["label_smoothing"] = getattr(self, "label_smoothing", 0.0)
+        return config
+
+    def compile_from_config(self, config):
+        """Re-compiles a loaded model: optimizer, loss, metrics and sampler."""
+        config = dict(config)
+        sampler = config.pop("sampler", "greedy")
+        label_smoothing = config.pop("label_smoothing", 0.0)
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(sampler=sampler, label_smoothing=label_smoothing, **config)
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
     # ------------------------------------------------------------ generation
 
     def build_cache(self, encoder_token_ids, encoder_padding_mask):

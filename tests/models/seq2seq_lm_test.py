@@ -287,3 +287,23 @@ class Seq2SeqLMBadInputTest(TestCase):
     def test_backbone_type_is_checked(self):
         with self.assertRaisesRegex(ValueError, "Seq2SeqBackbone"):
             Seq2SeqLM(keras.layers.Dense(3))
+
+
+class Seq2SeqLMCompileSavingTest(TestCase):
+    def test_saved_model_restores_sampler_loss_and_optimizer_state(self):
+        from keras_s2s.samplers import BeamSampler
+
+        model = make_model()
+        model.compile(
+            sampler=BeamSampler(num_beams=3, length_penalty=0.6), label_smoothing=0.1
+        )
+        x = make_inputs()
+        y = np.roll(x["decoder_token_ids"], -1, axis=1)
+        model.fit(x, y, epochs=2, verbose=0)
+        path = os.path.join(self.tmp_dir, "compiled.keras")
+        model.save(path)
+        restored = keras.saving.load_model(path)
+        self.assertIsInstance(restored.sampler, BeamSampler)
+        self.assertEqual(restored.sampler.get_config(), model.sampler.get_config())
+        self.assertEqual(restored.loss.label_smoothing, 0.1)
+        self.assertEqual(int(ops.convert_to_numpy(restored.optimizer.iterations)), 2)
