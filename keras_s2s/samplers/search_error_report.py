@@ -91,45 +91,56 @@ def search_error_report(
         beam_size=num_beams, max_expansions=max_expansions, **shared
     )
     num_examples = len(data["decoder_token_ids"])
-    beam_scores, exact_scores, proven = [], [], []
-    beam_empty, exact_empty = [], []
+    max_length = data["decoder_token_ids"].shape[1]
     # The first generated position of each row: right after its prompt.
-    first_free = np.sum(data["decoder_padding_mask"].astype(bool), axis=-1)
-    for begin in range(0, num_examples, batch_size):
-        batch = {k: v[begin : begin + batch_size] for k, v in data.items()}
-        rows = np.arange(len(batch["decoder_token_ids"]))
-        max_length = batch["decoder_token_ids"].shape[1]
-        first = np.minimum(first_free[begin : begin + batch_size], max_length - 1)
-        beam_out = _generate(model, beam, batch, stop_token_ids)
-        exact_out = _generate(model, exact, batch, stop_token_ids)
-        beam_ids = np.asarray(ops.convert_to_numpy(beam_out["decoder_token_ids"]))
-        exact_ids = np.asarray(ops.convert_to_numpy(exact_out["decoder_token_ids"]))
-        beam_scores.append(np.asarray(ops.convert_to_numpy(beam_out["scores"]))[:, 0])
-        exact_scores.append(np.asarray(ops.convert_to_numpy(exact_out["scores"])))
-        proven.append(np.asarray(ops.convert_to_numpy(exact_out["proven_optimal"])))
-        beam_empty.append(np.isin(beam_ids[rows, 0, first], stop_token_ids))
-        exact_empty.append(np.isin(exact_ids[rows, first], stop_token_ids))
-    beam_scores = np.concatenate(beam_scores).astype(np.float64)
-    exact_scores = np.concatenate(exact_scores).astype(np.float64)
-    gap = np.maximum(exact_scores - beam_scores, 0.0)
+    first = np.sum(data["decoder_padding_mask"].astype(bool), axis=-1)
+    first = np.minimum(first, max_length - 1)
+    rows = np.arange(num_examples)
+    beam_out = _generate(model, beam, data, stop_token_ids, batch_size)
+    exact_out = _generate(model, exact, data, stop_token_ids, batch_size)
+    beam_ids = beam_out["decoder_token_ids"][:, 0]
+    beam_scores = beam_out["scores"][:, 0]
+    exact_ids = exact_out["decoder_token_ids"]
+    exact_scores = exact_out["scores"]
+    proven = exact_out["proven_optimal"]
+    beam_empty = np.isin(beam_ids[rows, first], stop_token_ids)
+    exact_empty = np.isin(exact_ids[rows, first], stop_token_ids)
+    gap = np.maximum(
+        exact_scores.astype(np.float64) - beam_scores.astype(np.float64), 0.0
+    )
     return {
         "num_examples": float(num_examples),
         "search_error_rate": float(np.mean(gap > tolerance)),
         "mean_score_gap": float(np.mean(gap)),
-        "exact_empty_rate": float(np.mean(np.concatenate(exact_empty))),
-        "beam_empty_rate": float(np.mean(np.concatenate(beam_empty))),
-        "proven_optimal_rate": float(np.mean(np.concatenate(proven))),
+        "exact_empty_rate": float(np.mean(exact_empty)),
+        "beam_empty_rate": float(np.mean(beam_empty)),
+        "proven_optimal_rate": float(np.mean(proven)),
     }
 
 
-def _generate(model, sampler, batch, stop_token_ids):
-    """Runs `model`'s generation function with `sampler` on token ids."""
+def _generate(model, sampler, data, stop_token_ids, batch_size):
+    """Runs `model`'s generation function with `sampler` batch by batch.
+
+    The function is built once for all batches (compiled unless the sampler
+    runs eagerly); the model's own sampler is restored afterwards.
+
+    Returns:
+        A dict of NumPy arrays, the batches' outputs concatenated.
+    """
     saved = (model.sampler, model.generate_function, model.run_eagerly)
+    outputs = []
     try:
         model.sampler = sampler
         model.generate_function = None
         model.run_eagerly = saved[2] or getattr(sampler, "run_eagerly", False)
         generate = model.make_generate_function()
-        return generate(batch, stop_token_ids=stop_token_ids)
+        num_examples = len(data["decoder_token_ids"])
+        for begin in range(0, num_examples, batch_size):
+            batch = {k: v[begin : begin + batch_size] for k, v in data.items()}
+            output = generate(batch, stop_token_ids=stop_token_ids)
+            outputs.append(
+                {k: np.asarray(ops.convert_to_numpy(v)) for k, v in output.items()}
+            )
     finally:
         model.sampler, model.generate_function, model.run_eagerly = saved
+    return {k: np.concatenate([o[k] for o in outputs]) for k in outputs[0]}
