@@ -259,28 +259,31 @@ class BeamSampler(keras_hub.samplers.Sampler):
             alive = ops.greater(top_scores, utils.DEAD_THRESHOLD)
 
             # --- Finished candidates: ending, alive, among the best num_beams.
-            fin_scores = top_scores[:, :num_beams]
-            finishing = ops.logical_and(ends[:, :num_beams], alive[:, :num_beams])
+            # (All candidates are carried, masked by rank, rather than sliced:
+            # slicing the top-k output makes XLA CPU lower top-k to a sort.)
+            rank = ops.arange(num_candidates, dtype="int32")[None, :]
+            finishing = ops.logical_and(ends, alive)
+            finishing = ops.logical_and(finishing, ops.less(rank, num_beams))
             finishing = ops.logical_and(finishing, ops.logical_not(done)[:, None])
-            # fin_rows: (batch_size * num_beams,), the parent rows.
-            fin_rows = ops.reshape(example_offsets + parents[:, :num_beams], (-1,))
+            # fin_rows: (batch_size * num_candidates,), the parent rows.
+            fin_rows = ops.reshape(example_offsets + parents, (-1,))
             fin_ids = self._write(
                 ops.take(prompt, fin_rows, axis=0),
                 ops.take(mask, fin_rows, axis=0),
-                ops.reshape(tokens[:, :num_beams], (-1,)),
+                ops.reshape(tokens, (-1,)),
                 index,
             )
-            fin_ids = ops.reshape(fin_ids, (-1, num_beams, max_length))
-            fin_scores = fin_scores / utils.length_penalty_tensor(n, alpha)
+            fin_ids = ops.reshape(fin_ids, (-1, num_candidates, max_length))
+            fin_scores = top_scores / utils.length_penalty_tensor(n, alpha)
             if beta > 0:
                 fin_coverage = ops.take(coverage, fin_rows, axis=0)
                 fin_source_mask = ops.take(source_mask_rows, fin_rows, axis=0)
                 penalty = utils.coverage_penalty_tensor(
                     fin_coverage, fin_source_mask, beta
                 )
-                fin_scores = fin_scores + ops.reshape(penalty, (-1, num_beams))
+                fin_scores = fin_scores + ops.reshape(penalty, (-1, num_candidates))
             fin_scores = ops.where(finishing, fin_scores, utils.LARGE_NEGATIVE)
-            # Merge into the pool: (batch_size, 2 * num_beams) -> num_beams.
+            # Merge into the pool: (batch_size, num_beams + num_candidates).
             merged_scores = ops.concatenate([pool_scores, fin_scores], axis=1)
             pool_scores, pool_index = ops.top_k(merged_scores, k=num_beams, sorted=True)
             pool_index = ops.cast(pool_index, "int32")
@@ -288,7 +291,8 @@ class BeamSampler(keras_hub.samplers.Sampler):
             pool_ids = ops.take(
                 ops.reshape(merged_ids, (-1, max_length)),
                 ops.reshape(
-                    ops.arange(batch_size, dtype="int32")[:, None] * (2 * num_beams)
+                    ops.arange(batch_size, dtype="int32")[:, None]
+                    * (num_beams + num_candidates)
                     + pool_index,
                     (-1,),
                 ),
@@ -359,41 +363,47 @@ class BeamSampler(keras_hub.samplers.Sampler):
 
     def _constrain(self, scores, prompt, mask, index, n, stop_ids,
                    force_stop_at):
-        """Applies forced tokens, min/max length and n-gram blocking."""
+        """Applies forced tokens, min/max length and n-gram blocking.
+
+        Each rule costs one pass over `(rows, vocabulary_size)` at most, and
+        only when configured; the forced-token pass only runs at positions
+        where some row has a forced token.
+        """
         vocabulary_size = scores.shape[-1]
         original = scores
-        negative = ops.full_like(scores, utils.LARGE_NEGATIVE)
-        if stop_ids:
-            stop_columns = utils.stop_token_columns(vocabulary_size, stop_ids)[
-                None, :
-            ]
-            force_stop = None
+        if stop_ids and (force_stop_at is not None or self.min_length > 0):
+            stop_columns = utils.stop_token_columns(vocabulary_size, stop_ids)
+            stop_columns = stop_columns[None, :]  # (1, vocabulary_size)
+            # force_stop / ban_stop: (rows, 1) or scalar.
+            force_stop = ops.zeros((), "bool")
             if force_stop_at is not None:
-                force_stop = ops.equal(n, force_stop_at)[:, None]  # (rows, 1)
-                scores = ops.where(
-                    ops.logical_and(force_stop, ops.logical_not(stop_columns)),
-                    negative,
-                    scores,
-                )
-            if self.min_length > 0:
-                ban = ops.less_equal(n, self.min_length)
-                if force_stop is not None:
-                    ban = ops.logical_and(ban, ops.logical_not(force_stop))
-                scores = ops.where(
-                    ops.logical_and(ban, stop_columns), negative, scores
-                )
+                force_stop = ops.equal(n, force_stop_at)[:, None]
+            ban_stop = ops.logical_and(
+                ops.less_equal(n, self.min_length), ops.logical_not(force_stop)
+            )
+            banned = ops.logical_or(
+                ops.logical_and(force_stop, ops.logical_not(stop_columns)),
+                ops.logical_and(ban_stop, stop_columns),
+            )
+            scores = ops.where(banned, utils.LARGE_NEGATIVE, scores)
         if self.no_repeat_ngram_size > 0:
             scores = utils.block_repeated_ngrams(
                 scores, prompt, index, self.no_repeat_ngram_size
             )
         # Forced prompt tokens override every other rule.
-        forced = mask[:, index][:, None]  # (rows, 1)
+        forced = mask[:, index]  # (rows,)
         forced_token = ops.cast(prompt[:, index], "int32")[:, None]
-        columns = ops.arange(vocabulary_size, dtype="int32")[None, :]
-        forced_scores = ops.where(
-            ops.equal(columns, forced_token), original, negative
-        )
-        return ops.where(forced, forced_scores, scores)
+
+        def force():
+            columns = ops.arange(vocabulary_size, dtype="int32")[None, :]
+            # The forced token keeps its log-probability; others are ruled out.
+            is_forced = ops.logical_and(
+                forced[:, None], ops.equal(columns, forced_token)
+            )
+            others = ops.where(forced[:, None], utils.LARGE_NEGATIVE, scores)
+            return ops.where(is_forced, original, others)
+
+        return ops.cond(ops.any(forced), force, lambda: scores)
 
     @staticmethod
     def _write(prompt, mask, tokens, index):
