@@ -10,7 +10,7 @@ from keras_s2s.samplers.beam_sampler import BeamSampler
 from keras_s2s.samplers.exact_sampler import ExactSampler
 from keras_s2s.samplers.greedy_sampler import GreedySampler
 from keras_s2s.samplers.random_sampler import RandomSampler
-from keras_s2s.samplers.search_error_report import search_error_report
+from keras_s2s.samplers.search_errors import search_error_report
 from keras_s2s.samplers.serialization import deserialize
 from keras_s2s.samplers.serialization import get
 from keras_s2s.samplers.serialization import serialize

@@ -50,7 +50,10 @@ class BeamSampler(keras_hub.samplers.Sampler):
             `(batch_size, num_beams, max_length)` and
             `(batch_size, num_beams)`. Slots of an example with fewer distinct
             complete hypotheses have score `-1e9`. If False, return the best
-            `(batch_size, max_length)`.
+            `(batch_size, max_length)`. `Seq2SeqLM.generate` returns the
+            n-best as `"decoder_token_ids"`, `"decoder_padding_mask"` and
+            `"scores"`; use token-id inputs (a preprocessor detokenizes
+            `(batch_size, max_length)` outputs only).
         length_penalty: float >= 0, the GNMT `alpha`.
         coverage_penalty: float >= 0, the GNMT `beta`. Needs the attention
             weights as `next`'s second output and `source_mask`.
@@ -365,9 +368,8 @@ class BeamSampler(keras_hub.samplers.Sampler):
                    force_stop_at):
         """Applies forced tokens, min/max length and n-gram blocking.
 
-        Each rule costs one pass over `(rows, vocabulary_size)` at most, and
-        only when configured; the forced-token pass only runs at positions
-        where some row has a forced token.
+        Each length rule costs one pass over `(rows, vocabulary_size)`, and
+        only when configured.
         """
         vocabulary_size = scores.shape[-1]
         original = scores
@@ -390,20 +392,15 @@ class BeamSampler(keras_hub.samplers.Sampler):
             scores = utils.block_repeated_ngrams(
                 scores, prompt, index, self.no_repeat_ngram_size
             )
-        # Forced prompt tokens override every other rule.
-        forced = mask[:, index]  # (rows,)
+        # Forced prompt tokens override every other rule: the forced token
+        # keeps its log-probability, the others are ruled out. (Elementwise,
+        # so XLA fuses it into the softmax pass.)
+        forced = mask[:, index][:, None]  # (rows, 1)
         forced_token = ops.cast(prompt[:, index], "int32")[:, None]
-
-        def force():
-            columns = ops.arange(vocabulary_size, dtype="int32")[None, :]
-            # The forced token keeps its log-probability; others are ruled out.
-            is_forced = ops.logical_and(
-                forced[:, None], ops.equal(columns, forced_token)
-            )
-            others = ops.where(forced[:, None], utils.LARGE_NEGATIVE, scores)
-            return ops.where(is_forced, original, others)
-
-        return ops.cond(ops.any(forced), force, lambda: scores)
+        columns = ops.arange(vocabulary_size, dtype="int32")[None, :]
+        is_forced = ops.logical_and(forced, ops.equal(columns, forced_token))
+        others = ops.where(forced, utils.LARGE_NEGATIVE, scores)
+        return ops.where(is_forced, original, others)
 
     @staticmethod
     def _write(prompt, mask, tokens, index):
