@@ -1,0 +1,167 @@
+"""The model card (`README.md`) of a trained preset."""
+
+import json
+import os
+import platform
+
+from keras_s2s.training.evaluation import METRIC_DESCRIPTIONS
+
+METRIC_NAMES = {
+    "multi30k_bleu": "BLEU (Multi30k protocol)",
+    "sacrebleu": "sacreBLEU",
+    "chrf": "chrF",
+}
+
+
+def describe_hardware():
+    """A dict describing this machine: OS, CPU model, core count, devices.
+
+    Example:
+    >>> sorted(describe_hardware())
+    ['cpu', 'cpu_count', 'devices', 'platform', 'python']
+    """
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    devices = None
+    try:
+        import keras
+
+        if keras.distribution is not None:
+            devices = [str(d) for d in keras.distribution.list_devices()]
+    except Exception:
+        devices = None
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "devices": devices,
+    }
+
+
+def _format_duration(seconds):
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours} h {minutes:02d} min {seconds:02d} s"
+
+
+def _format_search(search):
+    if isinstance(search, str):
+        return f"`{search}`"
+    return f"`{json.dumps(search, sort_keys=True)}`"
+
+
+def format_model_card(name, metadata, recipe_config):
+    """Renders the Markdown model card of a preset.
+
+    Args:
+        name: the preset name.
+        metadata: the `"keras_s2s"` metadata the trainer records (scores,
+            search settings, command, training time, hardware, backend,
+            parameter count).
+        recipe_config: `Recipe.get_config()`.
+
+    Returns:
+        The card text.
+    """
+    source = metadata.get("source_language")
+    target = metadata.get("target_language")
+    training = metadata.get("training", {})
+    model = recipe_config["model"]
+    lines = [f"# {name}", ""]
+    if recipe_config.get("description"):
+        lines += [recipe_config["description"], ""]
+    lines += [
+        f"Task: {metadata.get('task')} ({source} → {target}), "
+        f"data set: {recipe_config['data']['dataset']}.",
+        "",
+        "```python",
+        "import keras_s2s",
+        "",
+        f'model = keras_s2s.models.Seq2SeqLM.from_preset("{name}")',
+        'print(model.generate(["..."]))',
+        "```",
+        "",
+        "## Scores",
+        "",
+        "| split | metric | score | signature |",
+        "| --- | --- | ---: | --- |",
+    ]
+    for score in metadata.get("scores", []):
+        lines.append(
+            f"| {score['split']} | {METRIC_NAMES.get(score['metric'], score['metric'])} "
+            f"| {score['value']:.2f} | `{score['signature']}` |"
+        )
+    headline = metadata.get("headline_score")
+    lines += [""]
+    if headline:
+        lines += [
+            f"Headline: **{headline['value']:.2f}** "
+            f"{METRIC_NAMES.get(headline['metric'], headline['metric'])} on "
+            f"{headline['split']}.",
+            "",
+        ]
+    lines += ["Protocols:", ""]
+    used = sorted({s["metric"] for s in metadata.get("scores", [])})
+    for metric in used:
+        lines.append(f"- {METRIC_NAMES.get(metric, metric)}: {METRIC_DESCRIPTIONS[metric]}.")
+    lines += [
+        "",
+        f"Search for these scores: {_format_search(metadata.get('evaluation_search'))}"
+        f" (maximum length: {metadata.get('evaluation_max_length')} tokens). "
+        "Model selection and early stopping used "
+        f"{METRIC_NAMES.get(recipe_config['validation']['metric'])} on "
+        f"{recipe_config['data']['validation_split']} with "
+        f"{_format_search(recipe_config['validation']['search'])} search.",
+        "",
+        "## Model",
+        "",
+        f"- Parameters: {metadata.get('parameter_count'):,}",
+        f"- Backbone: {', '.join(f'{k}={v}' for k, v in sorted(model.items()))}",
+        f"- Tokenizer: SentencePiece {recipe_config['tokenizer']['model_type']}, "
+        f"vocabulary {recipe_config['tokenizer']['vocabulary_size']}, "
+        f"{'joint' if recipe_config['tokenizer']['joint'] else 'separate'} "
+        "source/target vocabularies",
+        "",
+        "## Training",
+        "",
+        f"- Epochs run: {training.get('epochs_run')}; selected: "
+        f"{training.get('selected')}",
+        f"- Best validation score per epoch: {training.get('best_score')} "
+        f"(epoch {training.get('best_epoch')})",
+    ]
+    if training.get("averaged_score") is not None:
+        lines.append(
+            f"- Average of epochs {training.get('averaged_epochs')}: validation "
+            f"score {training['averaged_score']:.2f}"
+        )
+    hardware = metadata.get("hardware", {})
+    lines += [
+        f"- Training time: {_format_duration(training.get('seconds', 0))} "
+        f"(all sessions; evaluation included)",
+        f"- Backend: {metadata.get('backend')} (Keras {metadata.get('keras_version')})",
+        f"- Hardware: {hardware.get('cpu')}, {hardware.get('cpu_count')} cores "
+        f"visible; devices {hardware.get('devices')}; {hardware.get('platform')}",
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        metadata.get("command") or "# trained with keras_s2s.training.Trainer",
+        "```",
+        "",
+        "Recipe:",
+        "",
+        "```json",
+        json.dumps(recipe_config, indent=2),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+import json
+import os
+
+import keras
+import pytest
+
+from keras_s2s import presets
+from keras_s2s.models import Seq2SeqLM
+from keras_s2s.presets import preset_registry
+from tests.presets.preset_fixtures import SENTENCES
+from tests.presets.preset_fixtures import make_preset
+from tests.test_case import TestCase
+
+
+class PresetLoadingTest(TestCase):
+    def setUp(self):
+        super().setUp()
+        self.model, self.preset_dir = make_preset(self.tmp_dir)
+        self.expected = self.model.generate(SENTENCES, max_length=6)
+        self._presets_dir = preset_registry.PRESETS_DIR
+        preset_registry.PRESETS_DIR = self.tmp_dir
+
+    def tearDown(self):
+        preset_registry.PRESETS_DIR = self._presets_dir
+        super().tearDown()
+
+    def test_loads_by_name_and_by_path(self):
+        for preset in ("tiny_test_en_de", self.preset_dir):
+            model = Seq2SeqLM.from_preset(preset)
+            self.assertIsInstance(model, Seq2SeqLM)
+            self.assertEqual(model.generate(SENTENCES, max_length=6), self.expected)
+            self.assertAllClose(model.weights, self.model.weights, atol=0)
+
+    def test_tampered_missing_and_unknown_are_refused(self):
+        weights = os.path.join(self.preset_dir, "model.weights.h5")
+        with open(weights, "ab") as file:
+            file.write(b"\x00")
+        with pytest.raises(ValueError, match="'model.weights.h5'.*does not match"):
+            Seq2SeqLM.from_preset("tiny_test_en_de")
+        os.remove(weights)
+        with pytest.raises(ValueError, match="'model.weights.h5' is missing"):
+            Seq2SeqLM.from_preset("tiny_test_en_de")
+        with pytest.raises(ValueError, match="Unknown preset 'other'.*tiny_test_en_de"):
+            Seq2SeqLM.from_preset("other")
+
+    def test_a_plain_keras_hub_preset_directory_loads(self):
+        plain = os.path.join(self.tmp_dir, "plain")
+        self.model.save_to_preset(plain)
+        model = Seq2SeqLM.from_preset(plain)
+        self.assertEqual(model.generate(SENTENCES, max_length=6), self.expected)
+
+    def test_configs_are_deserialized_in_safe_mode(self):
+        # A config that would rebuild a Python lambda is refused even when
+        # unsafe deserialization is enabled globally.
+        keras.config.enable_unsafe_deserialization()
+        try:
+            path = os.path.join(self.preset_dir, "task.json")
+            with open(path) as file:
+                config = json.load(file)
+            lambda_layer = keras.saving.serialize_keras_object(
+                keras.layers.Lambda(lambda x: x)
+            )
+            self.assertIn("__lambda__", json.dumps(lambda_layer))
+            config["config"]["preprocessor"] = lambda_layer
+            with open(path, "w") as file:
+                json.dump(config, file)
+            # Checksums recomputed, as whoever altered the file would do.
+            presets.write_metadata(self.preset_dir, presets.read_metadata(self.preset_dir))
+            with pytest.raises(ValueError, match="(?i)unsafe|lambda|safe_mode"):
+                Seq2SeqLM.from_preset(self.preset_dir)
+        finally:
+            from keras.src.saving import serialization_lib
+
+            serialization_lib.global_state.set_global_attribute("safe_mode_saving", None)
