@@ -21,18 +21,12 @@ class GreedySampler(keras_hub.samplers.GreedySampler):
         stop_token_ids: tuple of ints, or None.
 
     Example:
-    >>> backbone = keras_s2s.models.Seq2SeqBackbone(
-    ...     encoder_vocabulary_size=12, embedding_dim=8, hidden_dim=16)
-    >>> model = keras_s2s.models.Seq2SeqLM(backbone)
-    >>> model.compile(sampler=GreedySampler())
-    >>> out = model.generate({
-    ...     "encoder_token_ids": np.array([[4, 5, 6, 2]]),
-    ...     "encoder_padding_mask": np.array([[1, 1, 1, 1]], dtype=bool),
-    ...     "decoder_token_ids": np.array([[1, 0, 0, 0]]),
-    ...     "decoder_padding_mask": np.array([[1, 0, 0, 0]], dtype=bool)},
-    ...     stop_token_ids=[2])
-    >>> out["decoder_token_ids"].shape
-    (1, 4)
+    >>> sampler = keras_s2s.samplers.get("greedy")
+    >>> isinstance(sampler, GreedySampler)
+    True
+    >>> keras_s2s.samplers.deserialize(keras_s2s.samplers.serialize(sampler))
+    ... # doctest: +ELLIPSIS
+    <keras_s2s.samplers.greedy_sampler.GreedySampler object at ...>
     """
 
     def __init__(self, **kwargs):

@@ -79,7 +79,6 @@ class BeamSamplerTest(TestCase):
         generate = cls.model.generate
         cls.greedy = generate(cls.x, stop_token_ids=[EOS], sampler="greedy")
         cls.beam1 = generate(cls.x, stop_token_ids=[EOS], sampler=BeamSampler(1))
-        cls.best = generate(cls.x, stop_token_ids=[EOS], sampler=BeamSampler(4))
         cls.n_best = generate(
             cls.x,
             stop_token_ids=[EOS],
@@ -95,6 +94,11 @@ class BeamSamplerTest(TestCase):
             self.beam1["decoder_padding_mask"], self.greedy["decoder_padding_mask"]
         )
         self.assertAllEqual(masked(self.beam1), masked(self.greedy))
+
+    def test_generate_sampler_override_keeps_the_compiled_sampler(self):
+        # setUpClass generated with `sampler=` overrides only.
+        self.assertIsInstance(self.model.sampler, GreedySampler)
+        self.assertEqual(self.model.sampler.get_config(), GreedySampler().get_config())
 
     def test_beam_size_one_equals_greedy_on_random_tables(self):
         rng = np.random.default_rng(0)
@@ -129,14 +133,19 @@ class BeamSamplerTest(TestCase):
             hypotheses = {tuple(generated_tokens(r)) for r in row}
             self.assertLen(hypotheses, 4)
 
-    def test_best_beam_equals_first_of_n_best(self):
-        self.assertAllEqual(
-            self.best["decoder_token_ids"], self.n_best["decoder_token_ids"][:, 0]
-        )
-        self.assertAllEqual(
-            self.best["decoder_padding_mask"],
-            self.n_best["decoder_padding_mask"][:, 0],
-        )
+    def test_best_beam_equals_first_of_n_best_on_random_tables(self):
+        rng = np.random.default_rng(2)
+        for length_penalty in (0.0, 1.0):
+            with self.subTest(length_penalty=length_penalty):
+                table = rng.normal(size=(7, 6, 6)).astype("float32") * 2
+                best = run(BeamSampler(3, length_penalty=length_penalty), table,
+                           batch_size=3, max_length=7)
+                ids, _ = run(
+                    BeamSampler(3, return_all_beams=True,
+                                length_penalty=length_penalty),
+                    table, batch_size=3, max_length=7,
+                )
+                self.assertAllEqual(best, ops.convert_to_numpy(ids)[:, 0])
 
     def test_forced_prefix_is_kept_and_scored(self):
         model = self.model
