@@ -59,6 +59,21 @@ def _format_search(search):
     return f"`{json.dumps(search, sort_keys=True)}`"
 
 
+def _format_score(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _format_vocabulary(sizes):
+    if not sizes:
+        return "vocabulary size unknown"
+    if sizes.get("joint"):
+        return f"one joint source/target vocabulary of {sizes['source']} pieces"
+    return (
+        f"separate vocabularies: {sizes['source']} source pieces, "
+        f"{sizes['target']} target pieces"
+    )
+
+
 def format_model_card(name, metadata, recipe_config):
     """Renders the Markdown model card of a preset.
 
@@ -72,6 +87,9 @@ def format_model_card(name, metadata, recipe_config):
     Returns:
         The card text.
     """
+    validation_metric = METRIC_NAMES.get(
+        recipe_config["validation"]["metric"], recipe_config["validation"]["metric"]
+    )
     source = metadata.get("source_language")
     target = metadata.get("target_language")
     training = metadata.get("training", {})
@@ -127,29 +145,37 @@ def format_model_card(name, metadata, recipe_config):
         f"- Parameters: {metadata.get('parameter_count'):,}",
         f"- Backbone: {', '.join(f'{k}={v}' for k, v in sorted(model.items()))}",
         f"- Tokenizer: SentencePiece {recipe_config['tokenizer']['model_type']}, "
-        f"vocabulary {recipe_config['tokenizer']['vocabulary_size']}, "
-        f"{'joint' if recipe_config['tokenizer']['joint'] else 'separate'} "
-        "source/target vocabularies",
+        f"{_format_vocabulary(metadata.get('vocabulary_size'))}",
         "",
         "## Training",
         "",
-        f"- Epochs run: {training.get('epochs_run')}; selected: "
-        f"{training.get('selected')}",
-        f"- Best validation score per epoch: {training.get('best_score')} "
-        f"(epoch {training.get('best_epoch')})",
+        f"- Epochs run: {training.get('epochs_run')}"
+        f"{' (early stopping)' if training.get('stopped_early') else ''}; "
+        f"selected: {training.get('selected')}",
+        f"- Best single-epoch validation score: {_format_score(training.get('best_score'))} "
+        f"{validation_metric} (epoch {training.get('best_epoch')})",
     ]
     if training.get("averaged_score") is not None:
         lines.append(
-            f"- Average of epochs {training.get('averaged_epochs')}: validation "
-            f"score {training['averaged_score']:.2f}"
+            f"- Average of the weights of epochs {training.get('averaged_epochs')}: "
+            f"validation score {training['averaged_score']:.2f} {validation_metric}"
         )
     hardware = metadata.get("hardware", {})
     lines += [
         f"- Training time: {_format_duration(training.get('seconds', 0))} "
-        f"(all sessions; evaluation included)",
+        f"(summed over interrupted and resumed runs; evaluation included)",
         f"- Backend: {metadata.get('backend')} (Keras {metadata.get('keras_version')})",
         f"- Hardware: {hardware.get('cpu')}, {hardware.get('cpu_count')} cores "
         f"visible; devices {hardware.get('devices')}; {hardware.get('platform')}",
+        "",
+        "| epoch | loss | validation score | learning rate | scheduled sampling | seconds |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {h['epoch']} | {h['loss']:.4f} | {h['validation_score']:.2f} | "
+            f"{h['learning_rate']:.3g} | {h['sampling_probability'] or 0:.2f} | "
+            f"{h['seconds']:.0f} |"
+            for h in training.get("history", [])
+        ),
         "",
         "## Reproduce",
         "",

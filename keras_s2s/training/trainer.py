@@ -178,7 +178,8 @@ class Trainer:
         checkpoint_dir: the run's checkpoint directory. Defaults to
             `~/.cache/keras-s2s/runs/<recipe name>`.
         max_epochs: overrides `training.epochs` (e.g. to train longer on
-            resume, or a single epoch for a smoke test).
+            resume, or a single epoch for a smoke test). A run that stopped
+            early stays stopped.
         max_train_examples: overrides `data.max_train_examples` (the run
             then differs from the recipe's: a checkpoint directory is only
             resumed with the same value).
@@ -259,7 +260,7 @@ class Trainer:
         self.validation = None
         self._train_data = None
 
-    # ------------------------------------------------------------- helpers
+    # ------------------------------------------------------------ internals
 
     def _print(self, message):
         if self.verbose:
@@ -509,14 +510,14 @@ class Trainer:
             FileExistsError: `output_dir` exists and `overwrite` is False.
             FloatingPointError: the loss became NaN or infinite.
         """
-        session_start = time.perf_counter()
+        run_start = time.perf_counter()
         if self.output_dir is not None:
             check_preset_dir_free(self.output_dir, self.overwrite)
         with _exclusive_lock(self._prepare_checkpoint_dir()):
             self._setup()
             self._train()
             selection = self._select()
-            return self._finish(selection, session_start)
+            return self._finish(selection, run_start)
 
     def _prepare_checkpoint_dir(self):
         os.makedirs(self.checkpoint_dir, exist_ok=True)
@@ -767,7 +768,7 @@ class Trainer:
                 )
         return scores
 
-    def _finish(self, selection, session_start):
+    def _finish(self, selection, run_start):
         recipe, state = self.recipe, self.state
         evaluation_start = time.perf_counter()
         scores = self._evaluate()
@@ -787,6 +788,11 @@ class Trainer:
             "target_language": recipe.target_language,
             "dataset": recipe.data["dataset"],
             "parameter_count": int(self.model.count_params()),
+            "vocabulary_size": {
+                "joint": recipe.tokenizer["joint"],
+                "source": int(self.model.backbone.encoder_vocabulary_size),
+                "target": int(self.model.backbone.decoder_vocabulary_size),
+            },
             "scores": scores,
             "headline_score": headline,
             "validation_search": recipe.validation["search"],
@@ -838,6 +844,6 @@ class Trainer:
             "epochs_run": state["epoch"],
             "preset_dir": preset_dir,
             "history": state["history"],
-            "session_seconds": time.perf_counter() - session_start,
+            "run_seconds": time.perf_counter() - run_start,
             "metadata": metadata,
         }

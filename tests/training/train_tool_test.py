@@ -31,6 +31,7 @@ class TrainToolTest(TestCase):
         recipe = copy.deepcopy(TINY)
         recipe["data"]["max_train_examples"] = 2048  # Epochs of 64 batches.
         recipe["training"]["epochs"] = 3
+        recipe["scheduled_sampling"] = None  # Plain teacher forcing.
         recipe_path = os.path.join(self.tmp_dir, "tiny_en_de.json")
         with open(recipe_path, "w") as file:
             json.dump(recipe, file)

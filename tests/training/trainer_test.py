@@ -44,6 +44,8 @@ TINY = {
     "optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.02, "global_clipnorm": 5.0}},
     "training": {"batch_size": 32, "epochs": 2, "average_last_n": 2},
     "validation": {"metric": "chrf", "batch_size": 32, "max_length": 12},
+    # Exercised here; tests/training/train_tool_test.py covers plain training.
+    "scheduled_sampling": {"max_probability": 0.3, "start_epoch": 2, "ramp_epochs": 1},
 }
 COMMAND = "KERAS_BACKEND=jax python tools/train.py tiny.json --output-dir presets/tiny_en_de"
 
@@ -229,6 +231,12 @@ class TrainerTest(TestCase):
         resumed = manager.load(2)
         self.assertAllClose(resumed["model"], uninterrupted["model"], atol=1e-5)
         self.assertAllClose(resumed["optimizer"], uninterrupted["optimizer"], atol=1e-5)
+        # Scheduled sampling: p = 0 in epoch 1, 0.3 in epoch 2, checkpointed.
+        self.assertEqual(
+            [h["sampling_probability"] for h in resumed["state"]["history"]], [0.0, 0.3]
+        )
+        self.assertAllClose(resumed["extra"][0], 0.3)
+        self.assertAllEqual(resumed["extra"], uninterrupted["extra"])
         self.assertEqual(resumed["state"]["history"][0]["loss"],
                          uninterrupted["state"]["history"][0]["loss"])
         self.assertAllClose(resumed["state"]["history"][1]["loss"],
