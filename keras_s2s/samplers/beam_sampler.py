@@ -196,7 +196,6 @@ class BeamSampler(keras_hub.samplers.Sampler):
         # Rows of `prompt`, `mask`, `cache`, `log_probs`: batch_size * num_beams.
         prompt, mask = tile(prompt), tile(mask)
         cache = tree.map_structure(tile, cache)
-        row_n_max = tile(n_max)
         row_force_stop_at = (
             tile(force_stop_at) if force_stop_at is not None else None
         )

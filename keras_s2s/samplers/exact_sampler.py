@@ -22,7 +22,10 @@ class ExactSampler(keras_hub.samplers.Sampler):
     with `log P(Y)` the sum of token log-probabilities (at `temperature`) and
     `|Y|` the number of tokens written from position `index` on, the stop
     token included. This is `BeamSampler`'s final score without the coverage
-    term. An output is complete when it emits a stop token or reaches the
+    term (the coverage term rises as an output covers more of the source, so
+    it would break the pruning bound below; n-gram blocking is not offered
+    either).
+    An output is complete when it emits a stop token or reaches the
     maximum number of tokens (the prompt's free positions, or the
     `max_length_a`/`max_length_b` limit, as in `BeamSampler`).
 

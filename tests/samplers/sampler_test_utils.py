@@ -129,18 +129,6 @@ def table_next(table, attention=None):
     return next
 
 
-def uniform_table(max_length, vocabulary_size, value=-5.0):
-    """A table where every token has the same logit `value`."""
-    return np.full((max_length, vocabulary_size, vocabulary_size), value, "float32")
-
-
-def log_probs_table(table):
-    """Normalizes a logits table into log-probabilities (float64)."""
-    table = np.asarray(table, np.float64)
-    table = table - table.max(-1, keepdims=True)
-    return table - np.log(np.exp(table).sum(-1, keepdims=True))
-
-
 def bos_prompt(batch_size, max_length):
     prompt = np.zeros((batch_size, max_length), "int32")
     prompt[:, 0] = BOS
