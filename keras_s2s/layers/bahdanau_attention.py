@@ -8,7 +8,7 @@ from keras import ops
 
 from keras_s2s.layers.masked_softmax import check_attention_ranks
 from keras_s2s.layers.masked_softmax import check_built
-from keras_s2s.layers.masked_softmax import masked_softmax
+from keras_s2s.layers.masked_softmax import weighted_context
 from keras_s2s.utils.argument_validation import check_positive_int
 
 
@@ -193,16 +193,9 @@ class BahdanauAttention(keras.layers.Layer):
             v = g * v / ops.sqrt(ops.sum(ops.square(v)))
         scores = ops.einsum("btsu,u->bts", ops.tanh(hidden), v)  # (b, T, S)
 
-        mask = None
-        if value_mask is not None:
-            mask = ops.expand_dims(value_mask, 1)  # (batch_size, 1, S)
-        weights = masked_softmax(scores, mask)  # (batch_size, T, S) float32
-        weights = ops.cast(weights, self.compute_dtype)
-        context = ops.matmul(weights, value)  # (batch_size, T, value_dim)
-
-        if single_step:
-            context = ops.squeeze(context, 1)  # (batch_size, value_dim)
-            weights = ops.squeeze(weights, 1)  # (batch_size, source_len)
+        context, weights = weighted_context(
+            scores, value, value_mask, self.compute_dtype, single_step
+        )
         if return_attention_scores:
             return context, weights
         return context

@@ -88,3 +88,32 @@ def check_built(layer):
             "`precompute_keys()`: call the layer once, or "
             "`layer.build(query_shape, value_shape)`."
         )
+
+
+def weighted_context(scores, value, value_mask, compute_dtype, single_step):
+    """Attention weights from scores, and the context they select.
+
+    The shared tail of the additive and multiplicative attention layers.
+
+    Args:
+        scores: float32 `(batch_size, target_len, source_len)`.
+        value: the memory, `(batch_size, source_len, value_dim)`.
+        value_mask: bool `(batch_size, source_len)` or None.
+        compute_dtype: dtype of the returned tensors.
+        single_step: whether the query was one step (rank 2): the target
+            axis is then dropped from both results.
+
+    Returns:
+        `(context, weights)`: `(batch_size, [target_len,] value_dim)` and
+        `(batch_size, [target_len,] source_len)`.
+    """
+    mask = None
+    if value_mask is not None:
+        mask = ops.expand_dims(value_mask, 1)  # (batch_size, 1, S)
+    weights = masked_softmax(scores, mask)  # (batch_size, T, S) float32
+    weights = ops.cast(weights, compute_dtype)
+    context = ops.matmul(weights, value)  # (batch_size, T, value_dim)
+    if single_step:
+        context = ops.squeeze(context, 1)  # (batch_size, value_dim)
+        weights = ops.squeeze(weights, 1)  # (batch_size, source_len)
+    return context, weights
