@@ -7,13 +7,7 @@ from keras_hub.src.layers.preprocessing.start_end_packer import StartEndPacker
 from keras_hub.src.utils.tensor_utils import preprocessing_function
 from keras_hub.src.utils.tensor_utils import tf
 
-
-def _check_sequence_length(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Expected {name} to be a positive integer. Received: {name}={value!r}"
-        )
-    return value
+from keras_s2s.utils.argument_validation import check_positive_int
 
 
 def _check_tokenizer(name, tokenizer):
@@ -148,8 +142,8 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
                 decoder_tokenizer, "config_file", None
             ):
                 encoder_tokenizer.config_file = "encoder_tokenizer.json"
-        _check_sequence_length("encoder_sequence_length", encoder_sequence_length)
-        _check_sequence_length("decoder_sequence_length", decoder_sequence_length)
+        check_positive_int("encoder_sequence_length", encoder_sequence_length)
+        check_positive_int("decoder_sequence_length", decoder_sequence_length)
 
         super().__init__(
             tokenizer=tokenizer if joint else decoder_tokenizer,

@@ -4,6 +4,8 @@ from keras import ops
 from keras import tree
 
 from keras_s2s.samplers import sampler_utils as utils
+from keras_s2s.utils.argument_validation import check_float_at_least
+from keras_s2s.utils.argument_validation import check_int_at_least
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
@@ -110,18 +112,18 @@ class BeamSampler(keras_hub.samplers.Sampler):
         temperature=1.0,
         **kwargs,
     ):
-        utils.check_int_at_least("num_beams", num_beams, 1)
+        check_int_at_least("num_beams", num_beams, 1)
         if not isinstance(return_all_beams, bool):
             raise ValueError(
                 "Expected return_all_beams to be a bool. "
                 f"Received: return_all_beams={return_all_beams!r}"
             )
-        utils.check_float_at_least("length_penalty", length_penalty, 0.0)
-        utils.check_float_at_least("coverage_penalty", coverage_penalty, 0.0)
-        utils.check_int_at_least("min_length", min_length, 0)
-        utils.check_float_at_least("max_length_a", max_length_a, 0.0, True)
-        utils.check_float_at_least("max_length_b", max_length_b, 0.0, True)
-        utils.check_int_at_least("no_repeat_ngram_size", no_repeat_ngram_size, 0)
+        check_float_at_least("length_penalty", length_penalty, 0.0)
+        check_float_at_least("coverage_penalty", coverage_penalty, 0.0)
+        check_int_at_least("min_length", min_length, 0)
+        check_float_at_least("max_length_a", max_length_a, 0.0, True)
+        check_float_at_least("max_length_b", max_length_b, 0.0, True)
+        check_int_at_least("no_repeat_ngram_size", no_repeat_ngram_size, 0)
         utils.check_temperature(temperature)
         super().__init__(temperature=temperature, **kwargs)
         self.num_beams = num_beams

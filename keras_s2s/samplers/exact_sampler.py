@@ -7,6 +7,8 @@ from keras import ops
 from keras import tree
 
 from keras_s2s.samplers import sampler_utils as utils
+from keras_s2s.utils.argument_validation import check_float_at_least
+from keras_s2s.utils.argument_validation import check_int_at_least
 from keras_s2s.samplers.beam_sampler import BeamSampler
 
 
@@ -93,12 +95,12 @@ class ExactSampler(keras_hub.samplers.Sampler):
         temperature=1.0,
         **kwargs,
     ):
-        utils.check_float_at_least("length_penalty", length_penalty, 0.0)
-        utils.check_int_at_least("min_length", min_length, 0)
-        utils.check_float_at_least("max_length_a", max_length_a, 0.0, True)
-        utils.check_float_at_least("max_length_b", max_length_b, 0.0, True)
-        utils.check_int_at_least("beam_size", beam_size, 1)
-        utils.check_int_at_least("max_expansions", max_expansions, 1)
+        check_float_at_least("length_penalty", length_penalty, 0.0)
+        check_int_at_least("min_length", min_length, 0)
+        check_float_at_least("max_length_a", max_length_a, 0.0, True)
+        check_float_at_least("max_length_b", max_length_b, 0.0, True)
+        check_int_at_least("beam_size", beam_size, 1)
+        check_int_at_least("max_expansions", max_expansions, 1)
         utils.check_temperature(temperature)
         super().__init__(temperature=temperature, **kwargs)
         self.length_penalty = length_penalty

@@ -139,31 +139,6 @@ def block_repeated_ngrams(log_probs, prompt, index, ngram_size):
 # ---------------------------------------------------------------- validation
 
 
-def check_int_at_least(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"Expected {name} to be an integer >= {minimum}. "
-            f"Received: {name}={value!r}"
-        )
-    return value
-
-
-def check_float_at_least(name, value, minimum, allow_none=False):
-    if value is None and allow_none:
-        return value
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < minimum
-    ):
-        raise ValueError(
-            f"Expected {name} to be a finite number >= {minimum}. "
-            f"Received: {name}={value!r}"
-        )
-    return value
-
-
 def check_temperature(temperature):
     if (
         isinstance(temperature, bool)

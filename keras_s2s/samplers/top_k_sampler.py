@@ -2,6 +2,7 @@ import keras
 import keras_hub
 
 from keras_s2s.samplers import sampler_utils as utils
+from keras_s2s.utils.argument_validation import check_int_at_least
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
@@ -25,7 +26,7 @@ class TopKSampler(keras_hub.samplers.TopKSampler):
     """
 
     def __init__(self, k=5, seed=None, temperature=1.0, **kwargs):
-        utils.check_int_at_least("k", k, 1)
+        check_int_at_least("k", k, 1)
         utils.check_seed(seed)
         utils.check_temperature(temperature)
         super().__init__(k=k, seed=seed, temperature=temperature, **kwargs)

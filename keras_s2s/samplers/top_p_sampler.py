@@ -4,6 +4,7 @@ import keras
 import keras_hub
 
 from keras_s2s.samplers import sampler_utils as utils
+from keras_s2s.utils.argument_validation import check_int_at_least
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
@@ -40,7 +41,7 @@ class TopPSampler(keras_hub.samplers.TopPSampler):
                 f"Expected p (top_p) in (0, 1]. Received: p={p!r}"
             )
         if k is not None:
-            utils.check_int_at_least("k", k, 1)
+            check_int_at_least("k", k, 1)
         utils.check_seed(seed)
         utils.check_temperature(temperature)
         super().__init__(p=p, k=k, seed=seed, temperature=temperature, **kwargs)

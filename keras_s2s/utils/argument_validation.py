@@ -1,5 +1,7 @@
 """Validation of user-facing arguments, with messages that say what to do."""
 
+import math
+
 
 def check_choice(name, value, allowed):
     """Raises `ValueError` unless `value` is one of `allowed`.
@@ -35,3 +37,28 @@ def check_rate(name, value):
             f"Expected {name} to be a float in [0, 1). Received: {name}={value!r}"
         )
     return float(value)
+
+
+def check_int_at_least(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"Expected {name} to be an integer >= {minimum}. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_float_at_least(name, value, minimum, allow_none=False):
+    if value is None and allow_none:
+        return value
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < minimum
+    ):
+        raise ValueError(
+            f"Expected {name} to be a finite number >= {minimum}. "
+            f"Received: {name}={value!r}"
+        )
+    return value
