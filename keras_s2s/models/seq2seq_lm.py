@@ -168,6 +168,16 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         if getattr(self, "optimizer", None) is not None and self.built:
             self.optimizer.build(self.trainable_variables)
 
+    def export_saved_model(self, filepath, **kwargs):
+        """Writes a string-in, string-out SavedModel of `generate()`.
+
+        See `keras_s2s.export.export_saved_model` for the arguments
+        (`sampler`, `max_length`, `overwrite`, ...). Returns the path.
+        """
+        from keras_s2s.export import export_saved_model
+
+        return export_saved_model(self, filepath, **kwargs)
+
     # ------------------------------------------------------------ generation
 
     def build_cache(self, encoder_token_ids, encoder_padding_mask):

@@ -1,0 +1,171 @@
+"""The TensorFlow module behind an exported string-in, string-out SavedModel."""
+
+import tensorflow as tf
+from keras import ops
+
+from keras_s2s.samplers.beam_sampler import BeamSampler
+
+SIGNATURE_KEY = "serving_default"
+INPUT_KEY = "inputs"
+OUTPUT_KEY = "outputs"
+SCORES_KEY = "scores"
+
+
+class _ScoredBeamSampler(BeamSampler):
+    """A `BeamSampler` that keeps its final pool scores for the export.
+
+    `BeamSampler(return_all_beams=False)` returns the best hypothesis only;
+    the export also needs its score. The search is the same (same early
+    stopping, so the same output as `generate()`); the pool scores, the 6th
+    loop variable of the search, are kept after the loop.
+    """
+
+    def run_loop(self, *args, **kwargs):
+        outputs = super().run_loop(*args, **kwargs)
+        # pool_scores: (batch_size, num_beams), sorted by decreasing score.
+        self.final_pool_scores = outputs[5]
+        return outputs
+
+
+def _export_sampler(sampler):
+    """A copy of `sampler` for the export (never the caller's instance)."""
+    if type(sampler) is BeamSampler and not sampler.return_all_beams:
+        return _ScoredBeamSampler.from_config(sampler.get_config())
+    return sampler.__class__.from_config(sampler.get_config())
+
+
+def _sequence_log_probability(model, inputs, token_ids, padding_mask, temperature):
+    """log P(output | source) by teacher forcing, the stop token included.
+
+    Args:
+        model: the `Seq2SeqLM`.
+        inputs: the packed generation inputs (encoder ids and mask).
+        token_ids: int `(batch_size, max_length)`, `<s>` then the output.
+        padding_mask: bool `(batch_size, max_length)`, True up to and
+            including the stop token.
+        temperature: the sampler's temperature.
+
+    Returns:
+        float32 `(batch_size,)`.
+    """
+    logits = model(
+        {
+            "encoder_token_ids": inputs["encoder_token_ids"],
+            "encoder_padding_mask": inputs["encoder_padding_mask"],
+            "decoder_token_ids": token_ids[:, :-1],
+            "decoder_padding_mask": padding_mask[:, :-1],
+        },
+        training=False,
+    )
+    # log_probs: (batch_size, max_length - 1, vocabulary_size), float32.
+    log_probs = ops.log_softmax(ops.cast(logits, "float32") / temperature, axis=-1)
+    labels = ops.cast(token_ids[:, 1:], "int32")[..., None]
+    # token_log_probs: (batch_size, max_length - 1)
+    token_log_probs = ops.take_along_axis(log_probs, labels, axis=-1)[..., 0]
+    weights = ops.cast(padding_mask[:, 1:], "float32")
+    return ops.sum(token_log_probs * weights, axis=-1)
+
+
+class GenerationModule(tf.Module):
+    """Strings in, generated strings and scores out, as one `tf.function`.
+
+    Holds the model's variables, the tokenizers' TensorFlow resources and,
+    for random samplers, the seed state; `serving_default` packs the sources
+    with the model's preprocessor (in-graph tokenization), runs
+    `Seq2SeqLM.generate_step` with `sampler` (the whole search loop as a
+    `tf.while_loop`), and detokenizes the outputs. Built under the TensorFlow
+    backend; saved with `tf.saved_model.save`, it needs only TensorFlow and
+    TensorFlow Text to run.
+
+    Args:
+        model: a `keras_s2s.models.Seq2SeqLM` with a preprocessor.
+        sampler: a sampler instance (not `run_eagerly`).
+        max_length: int or None, the decoder length (the start token plus
+            at most `max_length - 1` output tokens); None uses the
+            preprocessor's `decoder_sequence_length`.
+        jit_compile: compile the search with XLA.
+
+    Call arguments (`serving_default`):
+        inputs: tf.string `(batch_size,)`, the sources.
+
+    Returns (`serving_default`):
+        A dict with `"outputs"`, tf.string `(batch_size,)`, and `"scores"`,
+        float32 `(batch_size,)`; with an n-best `BeamSampler`
+        (`return_all_beams=True`) both are `(batch_size, num_beams)`.
+    """
+
+    def __init__(self, model, sampler, max_length=None, jit_compile=False):
+        super().__init__(name="keras_s2s_generation")
+        preprocessor = model.preprocessor
+        if not preprocessor.built:
+            preprocessor.build(None)
+        self.max_length = max_length
+        self.jit_compile = jit_compile
+        sampler = _export_sampler(sampler)
+        stop_token_ids = (preprocessor.decoder_tokenizer.end_token_id,)
+        temperature = float(getattr(sampler, "temperature", 1.0))
+
+        # Tracked so that tf.saved_model.save writes them.
+        self.model_variables = list(model.variables)
+        self.sampler_variables = list(sampler.variables)
+        self.encoder_tokenizer = preprocessor.encoder_tokenizer
+        self.decoder_tokenizer = preprocessor.decoder_tokenizer
+
+        def search(inputs):
+            saved = model.sampler
+            model.sampler = sampler
+            try:
+                outputs = model.generate_step(inputs, stop_token_ids=stop_token_ids)
+            finally:
+                model.sampler = saved
+            token_ids = outputs["decoder_token_ids"]
+            padding_mask = outputs["decoder_padding_mask"]
+            if "scores" in outputs:
+                scores = outputs["scores"]
+            elif isinstance(sampler, _ScoredBeamSampler):
+                scores = sampler.final_pool_scores[:, 0]
+            else:
+                scores = _sequence_log_probability(
+                    model, inputs, token_ids, padding_mask, temperature
+                )
+            return token_ids, padding_mask, ops.cast(scores, "float32")
+
+        search = tf.function(search, jit_compile=jit_compile, autograph=False)
+
+        @tf.function(
+            input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_KEY)],
+            autograph=False,
+        )
+        def serving_default(inputs):
+            packed = preprocessor.generate_preprocess(
+                inputs, sequence_length=max_length
+            )
+            token_ids, padding_mask, scores = search(packed)
+            if len(token_ids.shape) == 3:
+                # n-best: (batch_size, num_beams, max_length).
+                batch_size = tf.shape(token_ids)[0]
+                num_beams = token_ids.shape[1]
+                length = tf.shape(token_ids)[2]
+                texts = preprocessor.generate_postprocess(
+                    {
+                        "decoder_token_ids": tf.reshape(token_ids, [-1, length]),
+                        "decoder_padding_mask": tf.reshape(padding_mask, [-1, length]),
+                    }
+                )
+                texts = tf.reshape(texts, [batch_size, num_beams])
+            else:
+                texts = preprocessor.generate_postprocess(
+                    {
+                        "decoder_token_ids": token_ids,
+                        "decoder_padding_mask": padding_mask,
+                    }
+                )
+            return {OUTPUT_KEY: texts, SCORES_KEY: scores}
+
+        self.serving_default = serving_default
+
+    def save(self, path):
+        """Writes the SavedModel (with its `serving_default` signature)."""
+        tf.saved_model.save(
+            self, path, signatures={SIGNATURE_KEY: self.serving_default}
+        )
