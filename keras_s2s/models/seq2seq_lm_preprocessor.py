@@ -8,6 +8,9 @@ from keras_hub.src.utils.tensor_utils import preprocessing_function
 from keras_hub.src.utils.tensor_utils import tf
 
 from keras_s2s.utils.argument_validation import check_positive_int
+from keras_s2s.utils.input_validation import check_text_inputs
+from keras_s2s.utils.input_validation import check_token_ids
+from keras_s2s.utils.input_validation import warn_if_truncated
 
 
 def _check_tokenizer(name, tokenizer):
@@ -23,6 +26,32 @@ def _check_tokenizer(name, tokenizer):
             "`keras_s2s.tokenizers.SentencePieceTokenizer`). "
             f"Received: {name}={tokenizer!r}"
         )
+
+
+def _check_lengths(**lengths):
+    for name, value in lengths.items():
+        check_positive_int(name, value, allow_none=True)
+
+
+def _warn_if_truncated(what, token_ids, limit, argument):
+    """Warns about texts of more than `limit` tokens (eager inputs only)."""
+    if isinstance(token_ids, list):
+        if token_ids and isinstance(token_ids[0], (list, np.ndarray)):
+            lengths = [len(row) for row in token_ids]
+        else:
+            lengths = [len(token_ids)]
+    elif isinstance(token_ids, np.ndarray):
+        lengths = [token_ids.shape[-1]] if token_ids.ndim == 1 else []
+    elif tf is not None and tf.executing_eagerly():
+        if isinstance(token_ids, tf.RaggedTensor):
+            lengths = token_ids.row_lengths().numpy()
+        elif token_ids.shape.rank == 1:
+            lengths = [token_ids.shape[0]]
+        else:
+            return  # Padded by the tokenizer: nothing to tell apart.
+    else:
+        return
+    warn_if_truncated(what, lengths, limit, argument)
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
@@ -201,7 +230,6 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
             f"(source, target) tuple. Received: x={x!r}"
         )
 
-    @preprocessing_function
     def call(
         self,
         x,
@@ -232,9 +260,47 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
             `keras_s2s.datasets.make_dataset(..., preprocessor)`) are returned
             unchanged, so a pre-packed dataset can be given to the `fit()` of
             a model that preprocesses its data itself.
+
+            Strings must be valid UTF-8 (`TypeError` / `ValueError` naming
+            the bad element otherwise). Texts longer than the sequence
+            lengths are truncated; called eagerly, the layer warns when it
+            truncates (inside `tf.data` it cannot, and truncates silently).
         """
         if isinstance(x, dict) and "encoder_token_ids" in x:
             return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+        encoder_text, decoder_text = self._split_inputs(x, y)
+        sources = check_text_inputs("encoder_text", encoder_text)
+        targets = check_text_inputs("decoder_text", decoder_text)
+        if sources != targets and sources is not None and targets is not None:
+            raise ValueError(
+                f"Expected as many targets as sources. Received {sources} "
+                f"encoder_text strings and {targets} decoder_text strings."
+            )
+        _check_lengths(
+            encoder_sequence_length=encoder_sequence_length,
+            decoder_sequence_length=decoder_sequence_length,
+            sequence_length=sequence_length,
+        )
+        return self._pack(
+            x,
+            y,
+            sample_weight,
+            encoder_sequence_length=encoder_sequence_length,
+            decoder_sequence_length=decoder_sequence_length,
+            sequence_length=sequence_length,
+        )
+
+    @preprocessing_function
+    def _pack(
+        self,
+        x,
+        y=None,
+        sample_weight=None,
+        *,
+        encoder_sequence_length=None,
+        decoder_sequence_length=None,
+        sequence_length=None,
+    ):
         encoder_text, decoder_text = self._split_inputs(x, y)
         if encoder_sequence_length is None:
             encoder_sequence_length = self.encoder_sequence_length
@@ -242,14 +308,25 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         if decoder_sequence_length is None:
             decoder_sequence_length = self.decoder_sequence_length
 
+        encoder_tokens = self.encoder_tokenizer(encoder_text)
+        decoder_tokens = self.decoder_tokenizer(decoder_text)
+        # `</s>` (and `<s>`) take one position each.
+        _warn_if_truncated(
+            "source texts", encoder_tokens, encoder_sequence_length - 1,
+            f"encoder_sequence_length={encoder_sequence_length}",
+        )
+        _warn_if_truncated(
+            "target texts", decoder_tokens, decoder_sequence_length - 1,
+            f"decoder_sequence_length={decoder_sequence_length}",
+        )
         encoder_token_ids, encoder_padding_mask = self.encoder_packer(
-            self.encoder_tokenizer(encoder_text),
+            encoder_tokens,
             sequence_length=encoder_sequence_length,
         )
         # One position longer than the model input, so that inputs and
         # labels are two views of the same packed sequence.
         decoder_token_ids, decoder_padding_mask = self.decoder_packer(
-            self.decoder_tokenizer(decoder_text),
+            decoder_tokens,
             sequence_length=decoder_sequence_length + 1,
         )
         x = {
@@ -262,7 +339,6 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         sample_weight = decoder_padding_mask[..., 1:]
         return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
-    @preprocessing_function
     def generate_preprocess(
         self,
         x,
@@ -286,7 +362,48 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
             `(batch_size, encoder_sequence_length)` and `"decoder_token_ids"`
             (`<s>` then `<pad>`s), `"decoder_padding_mask"` (True on `<s>`
             and on any prompt tokens) `(batch_size, decoder_sequence_length)`.
+
+        Raises:
+            TypeError: a source is not a string.
+            ValueError: an empty batch, bytes that are not UTF-8, a nested
+                batch, or a length that is not a positive integer.
+
+        A source longer than `encoder_sequence_length - 1` tokens is
+        truncated (its `</s>` kept), with a warning when called eagerly. An
+        empty or whitespace-only source is encoded as `</s>` alone.
         """
+        if isinstance(x, dict):
+            if "encoder_text" not in x:
+                raise ValueError(
+                    "Expected x to have the key 'encoder_text' (and optionally "
+                    f"'decoder_text'). Received keys: {sorted(x)}"
+                )
+            check_text_inputs("encoder_text", x["encoder_text"], False)
+            if x.get("decoder_text") is not None:
+                check_text_inputs("decoder_text", x["decoder_text"], False)
+        else:
+            check_text_inputs("inputs", x, allow_empty_batch=False)
+        _check_lengths(
+            encoder_sequence_length=encoder_sequence_length,
+            decoder_sequence_length=decoder_sequence_length,
+            sequence_length=sequence_length,
+        )
+        return self._generate_pack(
+            x,
+            encoder_sequence_length=encoder_sequence_length,
+            decoder_sequence_length=decoder_sequence_length,
+            sequence_length=sequence_length,
+        )
+
+    @preprocessing_function
+    def _generate_pack(
+        self,
+        x,
+        *,
+        encoder_sequence_length=None,
+        decoder_sequence_length=None,
+        sequence_length=None,
+    ):
         if not self.built:
             self.build(None)
         if isinstance(x, dict):
@@ -302,8 +419,13 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         if decoder_sequence_length is None:
             decoder_sequence_length = self.decoder_sequence_length
 
+        encoder_tokens = self.encoder_tokenizer(encoder_text)
+        _warn_if_truncated(
+            "source texts", encoder_tokens, encoder_sequence_length - 1,
+            f"encoder_sequence_length={encoder_sequence_length}",
+        )
         encoder_token_ids, encoder_padding_mask = self.encoder_packer(
-            self.encoder_tokenizer(encoder_text),
+            encoder_tokens,
             sequence_length=encoder_sequence_length,
         )
         decoder_token_ids, decoder_padding_mask = self.decoder_packer(
@@ -360,7 +482,6 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
         rows = tf.ragged.boolean_mask(token_ids, keep)
         return rows[0] if unbatched else rows
 
-    @preprocessing_function
     def generate_postprocess(self, x):
         """Turns generated decoder ids back into strings.
 
@@ -374,7 +495,34 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
 
         Returns:
             A list of `batch_size` strings (one string if unbatched).
+
+        Raises:
+            ValueError: `x` lacks a key, or holds ids outside the target
+                vocabulary.
+            TypeError: the ids are not integers.
         """
+        missing = [
+            key
+            for key in ("decoder_token_ids", "decoder_padding_mask")
+            if not isinstance(x, dict) or key not in x
+        ]
+        if missing:
+            raise ValueError(
+                "Expected x to be a dict with 'decoder_token_ids' and "
+                f"'decoder_padding_mask'. Missing: {missing}."
+            )
+        try:
+            vocabulary_size = self.decoder_tokenizer.vocabulary_size()
+        except Exception:
+            vocabulary_size = None  # Assets not loaded yet: left to the tokenizer.
+        if vocabulary_size:
+            check_token_ids(
+                "decoder_token_ids", x["decoder_token_ids"], vocabulary_size
+            )
+        return self._generate_unpack(x)
+
+    @preprocessing_function
+    def _generate_unpack(self, x):
         if not self.built:
             self.build(None)
         token_ids, padding_mask = x["decoder_token_ids"], x["decoder_padding_mask"]

@@ -4,6 +4,8 @@ import keras
 import keras_hub
 
 from keras_s2s.tokenizers.special_tokens import register_special_tokens
+from keras_s2s.utils.input_validation import check_text_inputs
+from keras_s2s.utils.input_validation import check_token_ids
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
@@ -20,6 +22,9 @@ class SentencePieceTokenizer(keras_hub.tokenizers.SentencePieceTokenizer):
     The tokenizer itself never adds bos/eos; the preprocessor does.
     Detokenizing drops `<pad>`, `<s>` and `</s>` (SentencePiece control
     symbols) and renders `<unk>` as ` ⁇ `.
+
+    Inputs must be valid UTF-8 text and ids must be in the vocabulary
+    (`TypeError` / `ValueError` naming the bad element otherwise).
 
     Args:
         proto: a path to a SentencePiece model file or its serialized bytes.
@@ -50,3 +55,12 @@ class SentencePieceTokenizer(keras_hub.tokenizers.SentencePieceTokenizer):
             dtype=dtype,
             **kwargs,
         )
+
+    def tokenize(self, inputs, *args, **kwargs):
+        check_text_inputs("inputs", inputs)
+        return super().tokenize(inputs, *args, **kwargs)
+
+    def detokenize(self, inputs, *args, **kwargs):
+        if self.proto is not None:
+            check_token_ids("inputs", inputs, self.vocabulary_size())
+        return super().detokenize(inputs, *args, **kwargs)

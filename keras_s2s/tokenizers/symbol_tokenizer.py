@@ -15,6 +15,7 @@ from keras_hub.src.utils.tensor_utils import preprocessing_function
 from keras_hub.src.utils.tensor_utils import tf
 
 from keras_s2s.tokenizers.special_tokens import register_special_tokens
+from keras_s2s.utils.input_validation import check_text_inputs
 
 VOCAB_FILENAME = "vocabulary.txt"
 _SPLITS = ("characters", "whitespace")
@@ -244,6 +245,7 @@ class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
     def tokenize(self, inputs):
         """Strings `(batch_size,)` -> ids `(batch_size, symbols)` (ragged or padded)."""
         self._check_vocabulary()
+        check_text_inputs("inputs", inputs)
         if self._use_tf_workflow():
             return self._tokenize_tf(inputs)
         return self._tokenize_python(inputs)

@@ -5,6 +5,7 @@ import keras_hub
 
 from keras_s2s.tokenizers.special_tokens import UNK_TOKEN
 from keras_s2s.tokenizers.special_tokens import register_special_tokens
+from keras_s2s.utils.input_validation import check_text_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
@@ -75,6 +76,10 @@ class WordPieceTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
             dtype=dtype,
             **kwargs,
         )
+
+    def tokenize(self, inputs, *args, **kwargs):
+        check_text_inputs("inputs", inputs)
+        return super().tokenize(inputs, *args, **kwargs)
 
     def get_config(self):
         config = super().get_config()

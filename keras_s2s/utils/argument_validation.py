@@ -1,6 +1,7 @@
 """Validation of user-facing arguments, with messages that say what to do."""
 
 import math
+import numbers
 
 
 def check_choice(name, value, allowed):
@@ -60,5 +61,31 @@ def check_float_at_least(name, value, minimum, allow_none=False):
         raise ValueError(
             f"Expected {name} to be a finite number >= {minimum}. "
             f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_stop_token_ids(value, vocabulary_size):
+    """Raises `ValueError` unless `value` is `"auto"`, None or ids in the vocabulary.
+
+    Example: `check_stop_token_ids([3, 40], 32)` raises `Expected
+    stop_token_ids to be "auto", None or a list of token ids in [0, 32).
+    Received: stop_token_ids=[3, 40]`.
+    """
+    if value is None or (isinstance(value, str) and value == "auto"):
+        return value
+    valid = not isinstance(value, (str, bytes, dict)) and hasattr(value, "__len__")
+    if valid:
+        ids = list(value)
+        valid = bool(ids) and all(
+            isinstance(i, numbers.Integral)
+            and not isinstance(i, bool)
+            and 0 <= i < vocabulary_size
+            for i in ids
+        )
+    if not valid:
+        raise ValueError(
+            'Expected stop_token_ids to be "auto", None or a list of token ids '
+            f"in [0, {vocabulary_size}). Received: stop_token_ids={value!r}"
         )
     return value
