@@ -8,6 +8,8 @@ from keras import ops
 from keras_s2s import samplers
 from keras_s2s.losses.sparse_crossentropy import SparseCrossentropy
 from keras_s2s.models.seq2seq_backbone import Seq2SeqBackbone
+from keras_s2s.utils.argument_validation import check_positive_int
+from keras_s2s.utils.argument_validation import check_stop_token_ids
 
 GENERATE_INPUT_KEYS = (
     "encoder_token_ids",
@@ -320,9 +322,19 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         function is built for the call (compile with it to reuse one).
         Samplers with `run_eagerly = True` (`ExactSampler`) run outside
         `tf.function` / `jax.jit`.
+
+        Wrong inputs raise a `TypeError` or `ValueError` that names them
+        (non-strings, bytes that are not UTF-8, an empty batch, ids outside
+        the vocabulary, mismatched shapes, `max_length` not a positive
+        integer, unknown stop ids). An empty or whitespace-only source is
+        encoded as `</s>` alone and gets an output like any other; a source
+        longer than the preprocessor's `encoder_sequence_length` is
+        truncated, with a warning.
         """
+        check_positive_int("max_length", max_length, allow_none=True)
+        check_stop_token_ids(stop_token_ids, self.backbone.decoder_vocabulary_size)
         if self.preprocessor is None:
-            _check_token_inputs(inputs, self.backbone)
+            inputs = _check_token_inputs(inputs, self.backbone)
         eager = getattr(self.sampler, "run_eagerly", False)
         if sampler is None and not eager:
             return super().generate(
@@ -385,7 +397,7 @@ def _check_token_inputs(inputs, backbone):
     if not isinstance(inputs, dict):
         # tf.data datasets are passed through to keras-hub unchanged.
         if hasattr(inputs, "as_numpy_iterator"):
-            return
+            return inputs
         raise ValueError(
             "Without a preprocessor, `generate()` expects a dict with keys "
             f"{list(GENERATE_INPUT_KEYS)}. Received: {type(inputs).__name__}"
@@ -400,8 +412,15 @@ def _check_token_inputs(inputs, backbone):
         "encoder_token_ids": backbone.encoder_vocabulary_size,
         "decoder_token_ids": backbone.decoder_vocabulary_size,
     }
+    # Python lists become arrays; tensors are passed on unchanged.
+    inputs = {
+        k: np.asarray(v) if isinstance(v, (list, tuple)) else v
+        for k, v in inputs.items()
+    }
+    shapes = {}
     for key in GENERATE_INPUT_KEYS:
         value = np.asarray(ops.convert_to_numpy(inputs[key]))
+        shapes[key] = value.shape
         if value.ndim != 2:
             raise ValueError(
                 f"Expected `{key}` of rank 2 (batch_size, length). "
@@ -422,3 +441,23 @@ def _check_token_inputs(inputs, backbone):
             raise ValueError(
                 f"Expected a boolean `{key}`. Received dtype: {value.dtype}"
             )
+    for side in ("encoder", "decoder"):
+        ids, mask = shapes[f"{side}_token_ids"], shapes[f"{side}_padding_mask"]
+        if ids != mask:
+            raise ValueError(
+                f"Expected `{side}_padding_mask` to have the shape of "
+                f"`{side}_token_ids`. Received shapes {mask} and {ids}."
+            )
+    if shapes["encoder_token_ids"][0] != shapes["decoder_token_ids"][0]:
+        raise ValueError(
+            "Expected the same batch size for the encoder and decoder inputs. "
+            f"Received shapes {shapes['encoder_token_ids']} (encoder) and "
+            f"{shapes['decoder_token_ids']} (decoder)."
+        )
+    if 0 in shapes["encoder_token_ids"][1:] + shapes["decoder_token_ids"][1:]:
+        raise ValueError(
+            "Expected at least one source position and one decoder position "
+            "(the start token). Received shapes "
+            f"{shapes['encoder_token_ids']} and {shapes['decoder_token_ids']}."
+        )
+    return inputs
