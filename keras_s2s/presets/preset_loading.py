@@ -1,6 +1,12 @@
 """Loading a task model from a preset: checksums first, configs in safe mode."""
 
+import json
+import os
+
+from keras_s2s.presets.preset_integrity import preset_files
 from keras_s2s.presets.preset_registry import resolve_preset
+
+WEIGHTS_FILE = "model.weights.h5"
 
 
 def _safe_loader(path):
@@ -52,6 +58,8 @@ def load_preset_task(cls, preset, load_weights=True, **kwargs):
             another family.
     """
     path = resolve_preset(preset)
+    if os.path.isdir(path):
+        check_preset_files(path, load_weights=load_weights)
     loader = _safe_loader(path)
     backbone_cls = loader.check_backbone_class()
     if not issubclass(backbone_cls, cls.backbone_cls):
@@ -59,4 +67,88 @@ def load_preset_task(cls, preset, load_weights=True, **kwargs):
             f"Preset '{preset}' holds a {backbone_cls.__name__}; "
             f"{cls.__name__}.from_preset() needs a {cls.backbone_cls.__name__}."
         )
-    return loader.load_task(cls, load_weights, True, **kwargs)
+    task = loader.load_task(cls, load_weights, True, **kwargs)
+    check_vocabulary_matches_weights(task, path)
+    return task
+
+
+def check_preset_files(preset_dir, load_weights=True):
+    """Checks that a preset's files can be read, naming the first that cannot.
+
+    Presets without recorded checksums (plain keras-hub presets) are not
+    verified by sha256; this catches what damage does to them before
+    keras-hub's loader fails with a message that names no file: a missing
+    `config.json` or weights file, a JSON file that does not parse, a
+    weights file that is not a complete HDF5 file, a SentencePiece model
+    that does not parse.
+
+    Raises:
+        ValueError: naming the file and what is wrong with it.
+    """
+    files = preset_files(preset_dir)
+    required = ["config.json"] + ([WEIGHTS_FILE] if load_weights else [])
+    for name in required:
+        if name not in files:
+            raise ValueError(
+                f"Preset file '{name}' is missing from '{preset_dir}'. A preset "
+                "directory holds config.json, model.weights.h5, the task and "
+                "preprocessor configs and the tokenizer assets; rewrite the "
+                "preset (`save_to_preset` or `keras_s2s.training.write_preset`)."
+            )
+    for name in files:
+        path = os.path.join(preset_dir, *name.split("/"))
+        try:
+            if name.endswith(".json"):
+                with open(path, encoding="utf-8") as file:
+                    json.load(file)
+            elif name.endswith(".h5") and (load_weights or name != WEIGHTS_FILE):
+                import h5py
+
+                with h5py.File(path, "r"):
+                    pass
+            elif name.endswith(".spm"):
+                import sentencepiece
+
+                with open(path, "rb") as file:
+                    sentencepiece.SentencePieceProcessor().LoadFromSerializedProto(
+                        file.read()
+                    )
+        except Exception as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ValueError(
+                f"Preset file '{name}' in '{preset_dir}' cannot be read "
+                f"({type(error).__name__}: {reason}). It is damaged or "
+                "truncated; rewrite the preset or copy the file again."
+            ) from error
+
+
+def check_vocabulary_matches_weights(task, preset):
+    """Raises `ValueError` if a loaded tokenizer does not fit the loaded weights.
+
+    The embedding and output layers have one row per vocabulary entry: a
+    tokenizer with another vocabulary size cannot belong to these weights
+    (its ids would index the wrong rows, or none).
+    """
+    preprocessor = getattr(task, "preprocessor", None)
+    backbone = getattr(task, "backbone", None)
+    if preprocessor is None or backbone is None:
+        return
+    sides = (
+        ("source", "encoder_tokenizer", "encoder_vocabulary_size"),
+        ("target", "decoder_tokenizer", "decoder_vocabulary_size"),
+    )
+    for side, tokenizer_name, size_name in sides:
+        tokenizer = getattr(preprocessor, tokenizer_name, None)
+        expected = getattr(backbone, size_name, None)
+        if tokenizer is None or expected is None:
+            continue
+        size = tokenizer.vocabulary_size()
+        if size != expected:
+            config_file = getattr(tokenizer, "config_file", "tokenizer.json")
+            assets = f"assets/{os.path.splitext(config_file)[0]}/"
+            raise ValueError(
+                f"The {side} vocabulary of preset '{preset}' ({assets}) has "
+                f"{size} tokens, but its weights were trained with "
+                f"{size_name}={expected}. The tokenizer does not belong to "
+                "these weights; use the tokenizer assets saved with them."
+            )
