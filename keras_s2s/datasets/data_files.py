@@ -1,7 +1,9 @@
 """Finding and reading the local data files behind every loader."""
 
 import gzip
+import io
 import os
+import zlib
 
 DATA_DIR_ENV = "KERAS_S2S_DATA_DIR"
 DEFAULT_DATA_DIR = os.path.join("~", ".cache", "keras-s2s", "datasets")
@@ -57,17 +59,50 @@ def dataset_path(dataset, relative_path, data_dir=None, download=False):
     )
 
 
+def read_text(path):
+    """Reads a UTF-8 text file, gunzipped if it ends in `.gz`.
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        ValueError: the file is not valid UTF-8 (the message names the line
+            and byte), or not a complete gzip file.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No such file: '{path}'")
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as file:
+                data = file.read()
+        else:
+            with open(path, "rb") as file:
+                data = file.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ValueError(
+            f"'{path}' is not a complete gzip file ({error}). The file is "
+            "truncated or damaged; download or copy it again."
+        ) from error
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise ValueError(
+            f"{path}, line {line}: not valid UTF-8 (byte "
+            f"0x{data[error.start]:02x} at column {column}, {error.reason}). "
+            "Expected a UTF-8 text file; convert it first (e.g. "
+            "`iconv -f latin1 -t utf-8`)."
+        ) from None
+
+
 def open_text(path, newline="\n"):
     """Opens a UTF-8 text file for reading, gzipped if it ends in `.gz`.
 
     Lines end at `\\n` only (a stray `\\r` inside a line does not split it);
-    pass `newline=""` for the `csv` module.
+    pass `newline=""` for the `csv` module. The file is decoded at once, so
+    a byte that is not UTF-8 raises a `ValueError` naming its line (see
+    `read_text`).
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"No such file: '{path}'")
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline=newline)
-    return open(path, "r", encoding="utf-8", newline=newline)
+    return io.StringIO(read_text(path), newline=newline)
 
 
 def read_lines(path):
