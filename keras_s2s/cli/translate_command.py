@@ -1,0 +1,89 @@
+"""`keras-s2s translate` (alias `generate`): text in, translations out."""
+
+import sys
+
+from keras_s2s.cli import cli_utils
+from keras_s2s.cli.cli_error import CLIError
+
+DESCRIPTION = """\
+Translate (generate from) sentences with a preset.
+
+Sentences come from the arguments (one per argument), from --input-file (one
+per line; '-' is stdin) or, with neither, from stdin. Outputs go to stdout or
+--output-file, one line per input line (an empty input line gives an empty
+output line). With --n-best N, each sentence gives N lines
+'INDEX ||| TEXT ||| SCORE' (INDEX counts input lines from 0; SCORE is the
+beam search's final score)."""
+
+EXAMPLES = """\
+examples:
+  keras-s2s translate "A dog runs through the snow."
+  echo "Two men are playing chess." | keras-s2s translate
+  keras-s2s translate --input-file test.en --output-file test.de --batch-size 64
+  keras-s2s translate --num-beams 5 --length-penalty 0.6 "A girl is eating."
+  keras-s2s translate --n-best 3 "A girl is eating."
+  keras-s2s translate --sampler top_p --top-p 0.9 --seed 1 "A girl is eating."
+  keras-s2s translate --preset multi30k_de_en_lstm_luong "Ein Hund rennt."
+  keras-s2s translate --preset ./my_preset_dir "A dog runs."
+"""
+
+
+def add_parser(subparsers, parents):
+    parser = subparsers.add_parser(
+        "translate",
+        aliases=["generate"],
+        parents=parents,
+        help="translate sentences (arguments, stdin or a file)",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+    )
+    parser.add_argument("text", nargs="*", help="sentences to translate")
+    cli_utils.add_preset_argument(parser)
+    parser.add_argument("-i", "--input-file", default=None, metavar="PATH",
+                        help="read sentences from PATH, one per line ('-': stdin)")
+    parser.add_argument("-o", "--output-file", default=None, metavar="PATH",
+                        help="write outputs to PATH (default: stdout)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar")
+    cli_utils.add_search_arguments(parser, n_best=True, batch_size=32)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _read_sources(args):
+    if args.text and args.input_file is not None:
+        raise CLIError("pass sentences as arguments or with --input-file, not both.")
+    if args.text:
+        return list(args.text)
+    if args.input_file is None and sys.stdin.isatty():
+        print("Reading sentences from stdin, one per line; end with Ctrl-D.",
+              file=sys.stderr)
+    return cli_utils.read_lines(args.input_file or "-")
+
+
+def run(args):
+    cli_utils.check_output_path(args.output_file)
+    _, path, info = cli_utils.open_preset(args.preset)
+    sampler, n_best = cli_utils.build_sampler(args, info.get("evaluation_search"))
+    sources = _read_sources(args)
+    model = cli_utils.load_model(path)
+    cli_utils.compile_search(model, args, sampler)
+    progress = (
+        args.input_file not in (None, "-") and not args.quiet and len(sources) > 1
+    )
+    outputs = cli_utils.translate_all(
+        model,
+        sources,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        n_best=n_best,
+        progress=progress,
+    )
+    with cli_utils.open_output(args.output_file) as stream:
+        for index, output in enumerate(outputs):
+            if n_best:
+                for text, score in output:
+                    stream.write(f"{index} ||| {text} ||| {score:.4f}\n")
+            else:
+                stream.write(output + "\n")
+    return 0
