@@ -253,6 +253,8 @@ class Trainer:
         self.command = command
         self.callbacks = list(callbacks or [])
         self.data_dir = data_dir
+        # The machine the epochs ran on, for the model card (default: this one).
+        self.hardware = None
         self.model = None
         self.training_model = None
         self.manager = None
@@ -567,23 +569,46 @@ class Trainer:
             log_name="val_chrf" if config["metric"] == "chrf" else "val_bleu",
         )
 
-    def _train(self):
-        import tensorflow as tf
-
-        from keras_s2s.datasets import make_dataset
-
+    def _count_batches(self):
+        """Batches per epoch (known: a progress bar with a total and an ETA)."""
         train_sources, train_targets = self._train_data
-        recipe, state, validation = self.recipe, self.state, self.validation
-        training = recipe.training
-        patience = training["early_stopping_patience"]
-        # Known epoch length: a progress bar with a total and an ETA.
-        num_batches = count_batches(
+        training = self.recipe.training
+        return count_batches(
             train_sources,
             train_targets,
             self.model.preprocessor,
             training["batch_size"],
             training["bucket_boundaries"],
         )
+
+    def _epoch_dataset(self, epoch, num_batches):
+        """The training batches of `epoch` (1-based), in the epoch's order."""
+        import tensorflow as tf
+
+        from keras_s2s.datasets import make_dataset
+
+        train_sources, train_targets = self._train_data
+        training = self.recipe.training
+        # The epoch's order is a NumPy permutation of its own seed, fixed
+        # however many times Keras iterates the dataset (a model's first
+        # `fit()` reads one batch to build itself).
+        order = np.random.default_rng(self.recipe.seed + epoch - 1).permutation(
+            len(train_sources)
+        )
+        return make_dataset(
+            [train_sources[i] for i in order],
+            [train_targets[i] for i in order],
+            self.model.preprocessor,
+            batch_size=training["batch_size"],
+            shuffle=False,
+            bucket_boundaries=training["bucket_boundaries"],
+        ).apply(tf.data.experimental.assert_cardinality(num_batches))
+
+    def _train(self):
+        recipe, state, validation = self.recipe, self.state, self.validation
+        training = recipe.training
+        patience = training["early_stopping_patience"]
+        num_batches = self._count_batches()
         while state["epoch"] < self.epochs and not state["stopped_early"]:
             epoch = state["epoch"] + 1
             probability = None
@@ -592,20 +617,7 @@ class Trainer:
                     epoch, **recipe.scheduled_sampling
                 )
                 self.training_model.sampling_probability.assign(probability)
-            # The epoch's order is a NumPy permutation of its own seed, fixed
-            # however many times Keras iterates the dataset (a model's first
-            # `fit()` reads one batch to build itself).
-            order = np.random.default_rng(recipe.seed + epoch - 1).permutation(
-                len(train_sources)
-            )
-            dataset = make_dataset(
-                [train_sources[i] for i in order],
-                [train_targets[i] for i in order],
-                self.model.preprocessor,
-                batch_size=training["batch_size"],
-                shuffle=False,
-                bucket_boundaries=training["bucket_boundaries"],
-            ).apply(tf.data.experimental.assert_cardinality(num_batches))
+            dataset = self._epoch_dataset(epoch, num_batches)
             learning_rate = self._learning_rate()
             start = time.perf_counter()
             history = self.training_model.fit(
@@ -802,7 +814,7 @@ class Trainer:
             "command": self.command,
             "backend": keras.backend.backend(),
             "keras_version": keras.version(),
-            "hardware": describe_hardware(),
+            "hardware": self.hardware or describe_hardware(),
             "training": {
                 "seconds": round(state["train_seconds"] + evaluation_seconds, 1),
                 "epochs_run": state["epoch"],
