@@ -56,3 +56,21 @@ class RNNEncoderTest(TestCase):
             RNNEncoder(10, 4, 3, cell_type="transformer")
         with self.assertRaisesRegex(ValueError, "num_layers"):
             RNNEncoder(10, 4, 3, num_layers=0)
+
+    def test_jax_lstm_layers_keep_the_scan_kernel(self):
+        from keras_s2s.layers.rnn_encoder import fused_rnn_layer
+
+        expected = False if keras.backend.backend() == "jax" else "auto"
+        self.assertEqual(fused_rnn_layer("lstm", 4).use_cudnn, expected)
+        self.assertEqual(fused_rnn_layer("gru", 4).use_cudnn, "auto")
+        encoder = RNNEncoder(vocabulary_size=10, embedding_dim=4, hidden_dim=3,
+                             cell_type="lstm", bidirectional=True)
+        ids = token_ids()
+        encoder(ids, ids != 0)
+        lstms = [
+            layer for layer in encoder._flatten_layers()
+            if isinstance(layer, keras.layers.LSTM)
+        ]
+        self.assertLen(lstms, 2)  # The forward and backward copies.
+        for layer in lstms:
+            self.assertEqual(layer.use_cudnn, expected)
