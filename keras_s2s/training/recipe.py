@@ -162,6 +162,10 @@ class Recipe:
             stops at `decoder_sequence_length` tokens by default).
         optimizer: a Keras optimizer config `{"class_name": "Adam",
             "config": {...}}`; `learning_rate` may be a schedule config.
+            Gradients are clipped by default: a config that sets none of
+            `clipnorm`, `clipvalue` and `global_clipnorm` gets
+            `global_clipnorm=5.0` (set `"global_clipnorm": null` to turn
+            clipping off).
         training: `batch_size`, `bucket_boundaries` (token lengths for
             `keras_s2s.datasets.make_dataset`, or None), `epochs`,
             `early_stopping_patience` (epochs without a better validation
@@ -361,13 +365,21 @@ class Recipe:
     def _check_optimizer(optimizer):
         if optimizer is None:
             return copy.deepcopy(OPTIMIZER_DEFAULTS)
-        if not isinstance(optimizer, dict) or "class_name" not in optimizer:
+        if (
+            not isinstance(optimizer, dict)
+            or "class_name" not in optimizer
+            or not isinstance(optimizer.get("config", {}), dict)
+        ):
             raise ValueError(
                 "Expected optimizer to be a Keras optimizer config "
                 "{'class_name': 'Adam', 'config': {'learning_rate': 0.001}}. "
                 f"Received: optimizer={optimizer!r}"
             )
-        return copy.deepcopy(optimizer)
+        optimizer = copy.deepcopy(optimizer)
+        config = optimizer.setdefault("config", {})
+        if not any(k in config for k in ("clipnorm", "clipvalue", "global_clipnorm")):
+            config["global_clipnorm"] = OPTIMIZER_DEFAULTS["config"]["global_clipnorm"]
+        return optimizer
 
     @staticmethod
     def _check_training(training):

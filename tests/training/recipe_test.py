@@ -37,6 +37,26 @@ class RecipeTest(TestCase):
         # JSON-serializable as recorded in presets.
         self.assertEqual(json.loads(json.dumps(config)), config)
 
+    def test_gradient_clipping_is_on_by_default(self):
+        import keras
+
+        sgd = {"class_name": "SGD", "config": {"learning_rate": 0.1}}
+        cases = [
+            (None, 5.0, None),
+            (sgd, 5.0, None),
+            ({"class_name": "SGD"}, 5.0, None),
+            ({"class_name": "SGD", "config": {"clipnorm": 1.0}}, None, 1.0),
+            ({"class_name": "SGD", "config": {"global_clipnorm": None}}, None, None),
+        ]
+        for optimizer, global_clipnorm, clipnorm in cases:
+            recipe = Recipe.from_dict(minimal(optimizer=optimizer))
+            built = keras.optimizers.get(recipe.optimizer)
+            self.assertEqual(built.global_clipnorm, global_clipnorm, optimizer)
+            self.assertEqual(built.clipnorm, clipnorm, optimizer)
+        self.assertEqual(sgd["config"], {"learning_rate": 0.1})  # Not mutated.
+        with pytest.raises(ValueError, match="optimizer config"):
+            Recipe.from_dict(minimal(optimizer={"class_name": "SGD", "config": "x"}))
+
     def test_nested_defaults(self):
         recipe = Recipe.from_dict(
             minimal(
