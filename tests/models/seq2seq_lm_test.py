@@ -161,6 +161,26 @@ class Seq2SeqLMTest(TestCase):
         self.assertIn("token_accuracy", history.history)
         self.assertIn("perplexity", history.history)
 
+    def test_default_optimizer_clips_the_global_gradient_norm_to_5(self):
+        model = make_model()
+        model.compile()
+        optimizer = model.optimizer
+        self.assertIsInstance(optimizer, keras.optimizers.Adam)
+        self.assertEqual(optimizer.global_clipnorm, 5.0)
+        self.assertAllClose(optimizer.learning_rate, 1e-3)
+        # A loss scaled by 1e6: after one step Adam's first moments are
+        # (1 - beta_1) times the clipped gradients, whose global norm is 5.
+        x = make_inputs(batch_size=4)
+        y = np.roll(x["decoder_token_ids"], -1, axis=1)
+        model.fit(x, y, sample_weight=np.full(y.shape, 1e6), epochs=1, batch_size=4,
+                  verbose=0)
+        moments = [ops.convert_to_numpy(m) for m in optimizer._momentums]
+        norm = np.sqrt(sum(np.sum(np.square(m)) for m in moments))
+        # TensorFlow measures the norm of embedding gradients on their sparse
+        # rows, before repeated token ids are summed: close to 5, not exact.
+        rtol = 1e-2 if keras.backend.backend() == "tensorflow" else 1e-4
+        self.assertAllClose(norm / (1 - optimizer.beta_1), 5.0, rtol=rtol)
+
     def test_sample_weight_masks_padding_in_the_loss(self):
         model = make_model()
         model.compile()

@@ -56,12 +56,19 @@ pytestmark = [
 
 
 class _PoisonWeights(keras.callbacks.Callback):
-    """Makes the weights NaN at the start of the second epoch."""
+    """Makes the weights NaN at the start of the second epoch; counts its batches."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == 1:
             for variable in self.model.trainable_variables:
                 variable.assign(variable * float("nan"))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
 
 
 class TrainerTest(TestCase):
@@ -214,10 +221,13 @@ class TrainerTest(TestCase):
         self.assertAllClose(first["model"], reference.load_weights(1), atol=1e-6)
 
         # A non-finite loss in epoch 2 stops training and keeps epoch 1.
+        poison = _PoisonWeights()
         poisoned = Trainer(TINY, checkpoint_dir=run_dir, max_epochs=2, verbose=0,
-                           data_dir=DATA_DIR, callbacks=[_PoisonWeights()])
+                           data_dir=DATA_DIR, callbacks=[poison])
         with pytest.raises(FloatingPointError, match=r"epoch 2.*epoch-0001\.ckpt\.npz"):
             poisoned.train()
+        # TerminateOnNaN ended the epoch at its first batch (of 12).
+        self.assertEqual(poison.batches, 1)
         self.assertEqual(manager.checkpoint_epochs(), [1])
         kept = manager.load(1)
         self.assertAllEqual(kept["model"], first["model"])
