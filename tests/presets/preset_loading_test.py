@@ -1,5 +1,6 @@
 import json
 import os
+from unittest import mock
 
 import keras
 import pytest
@@ -48,6 +49,33 @@ class PresetLoadingTest(TestCase):
         self.model.save_to_preset(plain)
         model = Seq2SeqLM.from_preset(plain)
         self.assertEqual(model.generate(SENTENCES, max_length=6), self.expected)
+
+    def test_loading_unpickles_nothing(self):
+        import pickle
+
+        import numpy as np
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("a preset file was unpickled")
+
+        real_load = np.load
+
+        def load_without_pickle(*args, **kwargs):
+            if kwargs.get("allow_pickle"):
+                refuse()
+            return real_load(*args, **kwargs)
+
+        with mock.patch.object(pickle, "load", refuse), \
+                mock.patch.object(pickle, "loads", refuse), \
+                mock.patch.object(pickle, "Unpickler", refuse), \
+                mock.patch.object(np, "load", load_without_pickle):
+            model = Seq2SeqLM.from_preset(self.preset_dir)
+        self.assertEqual(model.generate(SENTENCES, max_length=6), self.expected)
+        self.assertEqual(
+            sorted(presets.read_metadata(self.preset_dir)["files"]),
+            ["README.md", "assets/tokenizer/vocabulary.spm", "config.json",
+             "model.weights.h5", "preprocessor.json", "task.json", "tokenizer.json"],
+        )
 
     def test_configs_are_deserialized_in_safe_mode(self):
         # A config that would rebuild a Python lambda is refused even when
