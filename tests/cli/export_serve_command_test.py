@@ -11,6 +11,8 @@ import threading
 import time
 import urllib.request
 
+import pytest
+
 from keras_s2s.export import read_export_info
 from keras_s2s.samplers import BeamSampler
 from tests.cli.cli_test_utils import REPO_ROOT
@@ -29,6 +31,8 @@ def _lines(stream, lines):
 
 
 class ExportServeCommandTest(CLITestCase):
+    # Under JAX and PyTorch the export itself runs a TensorFlow subprocess.
+    @pytest.mark.slow
     def test_export_then_serve_in_a_process(self):
         export_dir = os.path.join(self.tmp_dir, "exported", "tiny_en_de", "1")
         status, stdout, stderr = run_main(
