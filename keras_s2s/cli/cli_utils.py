@@ -479,7 +479,10 @@ def translate_all(model, sources, batch_size=32, max_length=None, n_best=None,
 def read_lines(path):
     """The lines of a UTF-8 text file (`-`: stdin), without line endings."""
     if path == "-":
-        return [line.rstrip("\r\n") for line in sys.stdin]
+        try:
+            return [line.rstrip("\r\n") for line in sys.stdin]
+        except UnicodeDecodeError as error:
+            raise CLIError(f"standard input is not UTF-8 text ({error.reason}).")
     if os.path.isdir(path):
         raise CLIError(f"input file '{path}' is a directory.")
     if not os.path.isfile(path):

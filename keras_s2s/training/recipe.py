@@ -503,8 +503,14 @@ class Recipe:
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"No recipe file at '{path}'.")
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
+        try:
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
+        except UnicodeDecodeError as error:
+            raise ValueError(
+                f"Recipe '{path}' is not UTF-8 text ({error.reason} at byte "
+                f"{error.start})."
+            ) from None
         if path.endswith((".yaml", ".yml")):
             try:
                 import yaml
