@@ -389,7 +389,11 @@ def train(args):
     for number, part in enumerate(parts):
         np.savez(os.path.join(args.output, f"weights-part{number}.npz"), **part)
     hardware = describe_hardware()
-    hardware["accelerator"] = _describe_accelerator()
+    accelerator = _describe_accelerator()
+    if accelerator.get("devices"):
+        # The model card names the devices the epochs ran on.
+        hardware["devices"] = accelerator["devices"]
+    hardware["accelerator"] = accelerator
     record = {
         "state": trainer.state,
         "selection": selection,
