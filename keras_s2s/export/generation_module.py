@@ -1,9 +1,11 @@
 """The TensorFlow module behind an exported string-in, string-out SavedModel."""
 
+import keras_hub
 import tensorflow as tf
 from keras import ops
 
 from keras_s2s.samplers.beam_sampler import BeamSampler
+from keras_s2s.samplers.sampler_utils import is_stop_token
 
 SIGNATURE_KEY = "serving_default"
 INPUT_KEY = "inputs"
@@ -27,11 +29,119 @@ class _ScoredBeamSampler(BeamSampler):
         return outputs
 
 
-def _export_sampler(sampler):
-    """A copy of `sampler` for the export (never the caller's instance)."""
+class _LogProbabilitySampler:
+    """Runs a sampler of keras-hub's token-by-token loop and keeps log P(Y).
+
+    For the samplers that use `keras_hub.samplers.Sampler.__call__` (greedy,
+    top-k, top-p, random): `next` is wrapped so that the cache also carries
+    the last step's log-probabilities `(batch_size, vocabulary_size)` and a
+    running score; each step adds the log-probability of the token the
+    previous step wrote, until (and including) a stop token. The loop's last
+    token is added from its final loop variables. The search itself is
+    unchanged.
+    """
+
+    def __init__(self, sampler, vocabulary_size):
+        self.sampler = sampler
+        self.vocabulary_size = vocabulary_size
+        self.temperature = float(getattr(sampler, "temperature", 1.0))
+        self.final_loop_vars = None
+        self.scores = None
+        run_loop = sampler.run_loop
+
+        def capturing_run_loop(*args, **kwargs):
+            outputs = run_loop(*args, **kwargs)
+            # keras-hub's loop variables: (prompt, cache, index, mask).
+            self.final_loop_vars = outputs
+            return outputs
+
+        sampler.run_loop = capturing_run_loop
+
+    @property
+    def variables(self):
+        return self.sampler.variables
+
+    @staticmethod
+    def _add_previous_token(prompt, state, index, start, stop_token_ids):
+        """Adds log P of the token written at `index - 1` (after `start`)."""
+        # previous: (batch_size,), the token the previous step wrote.
+        previous = ops.cast(prompt[:, index - 1], "int32")
+        log_prob = ops.take_along_axis(
+            state["log_probs"], previous[:, None], axis=1
+        )[:, 0]
+        add = ops.logical_and(
+            ops.greater(index, start), ops.logical_not(state["done"])
+        )
+        score = state["score"] + ops.where(add, log_prob, 0.0)
+        done = state["done"]
+        if stop_token_ids:
+            done = ops.logical_or(
+                done, ops.logical_and(add, is_stop_token(previous, stop_token_ids))
+            )
+        return dict(state, score=score, done=done)
+
+    def __call__(self, next, prompt, cache=None, index=0, mask=None,
+                 stop_token_ids=None, **kwargs):
+        batch_size = ops.shape(prompt)[0]
+        stop_token_ids = tuple(stop_token_ids or ())
+        start = index
+        state = {
+            "model": cache,
+            "log_probs": ops.zeros((batch_size, self.vocabulary_size), "float32"),
+            "score": ops.zeros((batch_size,), "float32"),
+            "done": ops.zeros((batch_size,), "bool"),
+        }
+
+        def scored_next(prompt, state, index):
+            state = self._add_previous_token(
+                prompt, state, index, start, stop_token_ids
+            )
+            logits, hidden_states, cache = next(prompt, state["model"], index)
+            # log_probs: (batch_size, vocabulary_size), float32.
+            log_probs = ops.log_softmax(
+                ops.cast(logits, "float32") / self.temperature, axis=-1
+            )
+            return logits, hidden_states, dict(state, model=cache, log_probs=log_probs)
+
+        result = self.sampler(
+            next=scored_next,
+            prompt=prompt,
+            cache=state,
+            index=index,
+            mask=mask,
+            stop_token_ids=stop_token_ids or None,
+            **kwargs,
+        )
+        final_prompt, final_state, final_index = self.final_loop_vars[:3]
+        final_state = self._add_previous_token(
+            final_prompt, final_state, final_index, start, stop_token_ids
+        )
+        self.scores = final_state["score"]
+        return result
+
+
+def _uses_base_loop(sampler):
+    """True for samplers that run keras-hub's `Sampler.__call__` loop."""
+    base = keras_hub.samplers.Sampler
+    return (
+        isinstance(sampler, base)
+        and type(sampler).__call__ is base.__call__
+        and type(sampler).run_loop is base.run_loop
+    )
+
+
+def _export_sampler(sampler, vocabulary_size):
+    """A copy of `sampler` for the export (never the caller's instance).
+
+    Wrapped so that the search also yields its score where it can do so in
+    the loop; other samplers are scored by teacher forcing afterwards.
+    """
+    copy = sampler.__class__.from_config(sampler.get_config())
     if type(sampler) is BeamSampler and not sampler.return_all_beams:
         return _ScoredBeamSampler.from_config(sampler.get_config())
-    return sampler.__class__.from_config(sampler.get_config())
+    if _uses_base_loop(copy):
+        return _LogProbabilitySampler(copy, vocabulary_size)
+    return copy
 
 
 def _sequence_log_probability(model, inputs, token_ids, padding_mask, temperature):
@@ -101,7 +211,9 @@ class GenerationModule(tf.Module):
             preprocessor.build(None)
         self.max_length = max_length
         self.jit_compile = jit_compile
-        sampler = _export_sampler(sampler)
+        sampler = _export_sampler(
+            sampler, model.backbone.decoder_vocabulary_size
+        )
         stop_token_ids = (preprocessor.decoder_tokenizer.end_token_id,)
         temperature = float(getattr(sampler, "temperature", 1.0))
 
@@ -124,6 +236,8 @@ class GenerationModule(tf.Module):
                 scores = outputs["scores"]
             elif isinstance(sampler, _ScoredBeamSampler):
                 scores = sampler.final_pool_scores[:, 0]
+            elif isinstance(sampler, _LogProbabilitySampler):
+                scores = sampler.scores
             else:
                 scores = _sequence_log_probability(
                     model, inputs, token_ids, padding_mask, temperature

@@ -22,6 +22,7 @@ from keras_s2s import samplers
 from keras_s2s.export import EXPORT_INFO_FILE
 from keras_s2s.export import export_saved_model
 from keras_s2s.export import read_export_info
+from keras_s2s.export.generation_module import _sequence_log_probability
 from keras_s2s.models import Seq2SeqLM
 from tests.presets.preset_fixtures import make_model
 from tests.presets.preset_fixtures import make_preset
@@ -228,14 +229,27 @@ class GreedyAndNBestExportTest(TestCase):
         previous = np.full((len(SOURCES),), 2, "int32")
         total = np.zeros(len(SOURCES))
         finished = np.zeros(len(SOURCES), bool)
+        token_ids, padding_mask = [previous], [np.ones(len(SOURCES), bool)]
         for _ in range(MAX_LENGTH - 1):
             logits, _, cache = self.model.call_decoder_step(previous, cache)
             log_probs = keras.ops.convert_to_numpy(keras.ops.log_softmax(logits))
             token = log_probs.argmax(-1)
             total += np.where(finished, 0.0, log_probs[np.arange(len(SOURCES)), token])
+            padding_mask.append(~finished)
             finished |= token == 3
             previous = token.astype("int32")
+            token_ids.append(previous)
         self.assertAllClose(scores, total, atol=1e-4, rtol=1e-5)
+        # Samplers with their own loop are scored by teacher forcing instead:
+        # the same numbers.
+        rescored = _sequence_log_probability(
+            self.model,
+            {k: keras.ops.convert_to_numpy(v) for k, v in packed.items()},
+            np.stack(token_ids, axis=1),
+            np.stack(padding_mask, axis=1),
+            1.0,
+        )
+        self.assertAllClose(rescored, total, atol=1e-4, rtol=1e-5)
 
     def test_n_best_overwrites_and_returns_sorted_beams(self):
         target = os.path.join(self.tmp_dir, "model")
