@@ -55,6 +55,16 @@ def directory_size(path):
     )
 
 
+def common_prefix_words(a, b):
+    """How many leading words two outputs share."""
+    count = 0
+    for x, y in zip(a.split(), b.split()):
+        if x != y:
+            break
+        count += 1
+    return count
+
+
 def batches(sources, batch_size):
     """Fixed-size batches (the last padded with its first source) and sizes."""
     for start in range(0, len(sources), batch_size):
@@ -127,7 +137,8 @@ def main(argv=None):
     identical = len(sources) - len(differing)
     for i in differing[:args.show]:
         print(f"[{i}] source:      {sources[i]}\n     generate:    {expected[i]}\n"
-              f"     saved model: {exported[i]}")
+              f"     saved model: {exported[i]}\n     identical for the first "
+              f"{common_prefix_words(expected[i], exported[i])} words")
     results = {
         "preset": args.preset,
         "split": args.split,
@@ -136,7 +147,16 @@ def main(argv=None):
         "max_length": max_length,
         "sentences": len(sources),
         "identical": identical,
-        "differing_indices": differing,
+        "differences": [
+            {
+                "index": i,
+                "source": sources[i],
+                "generate": expected[i],
+                "saved_model": exported[i],
+                "common_prefix_words": common_prefix_words(expected[i], exported[i]),
+            }
+            for i in differing
+        ],
         "export_seconds": round(export_seconds, 2),
         "saved_model_bytes": size,
         "load_seconds": round(load_seconds, 2),
