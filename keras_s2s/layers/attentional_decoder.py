@@ -377,6 +377,10 @@ class AttentionalDecoder(keras.layers.Layer):
             else (self.output_dim if self.feeds_input else 0)
         )
         dropout_masks = self._dropout_masks(batch_size, rnn_input_dim, training)
+        if self.is_bahdanau:
+            return self._call_bahdanau(
+                inputs, memory, keys, memory_mask, state, dropout_masks
+            )
         # The scan carries the step's output and attention weights too:
         # TensorFlow's `scan` needs each step's result to match the carry.
         carry = {
@@ -401,6 +405,52 @@ class AttentionalDecoder(keras.layers.Layer):
         _, stacked = ops.scan(step_fn, carry, time_major)
         outputs = ops.transpose(stacked["output"], (1, 0, 2))
         weights = ops.transpose(stacked["weights"], (1, 0, 2))
+        return outputs, weights
+
+    def _call_bahdanau(self, inputs, memory, keys, memory_mask, state, dropout_masks):
+        """Teacher-forced Bahdanau decoding: only the recurrence is stepped.
+
+        The output `o_t = tanh(W_o [s_t; c_t; e_t])` does not feed back into
+        the recurrence, so the scan steps attention and cells only and the
+        output layer runs once over all steps (the same values as `step`).
+        """
+        batch_size = ops.shape(inputs)[0]
+        carry = {
+            "state": state["rnn"],
+            "top": ops.zeros((batch_size, self.hidden_dim), dtype=self.compute_dtype),
+            "context": ops.zeros(
+                (batch_size, memory.shape[-1]), dtype=self.compute_dtype
+            ),
+            "weights": ops.zeros(ops.shape(memory)[:2], dtype=self.compute_dtype),
+        }
+
+        def step_fn(carry, x_t):
+            # context: (batch_size, memory_dim), weights: (batch_size, source_len)
+            context, weights = self.attention(
+                carry["state"][-1][0], memory, key=keys, value_mask=memory_mask,
+                return_attention_scores=True,
+            )
+            context = ops.cast(context, self.compute_dtype)
+            rnn_input = ops.concatenate([x_t, context], axis=-1)
+            top, rnn_state = self._run_cells(rnn_input, carry["state"], dropout_masks)
+            new_carry = {
+                "state": rnn_state,
+                "top": top,
+                "context": context,
+                "weights": ops.cast(weights, self.compute_dtype),
+            }
+            return new_carry, new_carry
+
+        # time_major: (target_len, batch_size, embedding_dim)
+        time_major = ops.transpose(inputs, (1, 0, 2))
+        _, stacked = ops.scan(step_fn, carry, time_major)
+        # tops: (batch_size, target_len, hidden_dim)
+        tops = ops.transpose(stacked["top"], (1, 0, 2))
+        # contexts: (batch_size, target_len, memory_dim)
+        contexts = ops.transpose(stacked["context"], (1, 0, 2))
+        weights = ops.transpose(stacked["weights"], (1, 0, 2))
+        # outputs: (batch_size, target_len, output_dim)
+        outputs = self.output_dense(ops.concatenate([tops, contexts, inputs], axis=-1))
         return outputs, weights
 
     def compute_output_spec(

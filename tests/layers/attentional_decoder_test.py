@@ -87,3 +87,51 @@ class AttentionalDecoderTest(TestCase):
         inputs, memory, mask = decoder_inputs()
         with self.assertRaisesRegex(ValueError, "rank 3"):
             decoder(inputs[:, 0], memory)
+
+    def test_teacher_forced_outputs_on_right_padded_batches_equal_stepping(self):
+        # The fused Luong decoder (one fused RNN call over the padded
+        # targets, no mask) and the Bahdanau decoder (readout after the
+        # scan) give, at every real target position of a right-padded batch,
+        # the outputs of `step` run on each row alone for its length (1e-5).
+        rng = np.random.default_rng(2)
+        inputs = rng.normal(size=(3, 5, 4)).astype("float32")
+        memory = rng.normal(size=(3, 4, 6)).astype("float32")
+        memory_mask = np.array(
+            [[True] * 4, [True, True, False, False], [True, False, False, False]]
+        )
+        # The padded target positions hold random vectors too.
+        target_lengths = [5, 3, 1]
+        configs = (
+            dict(cell_type="gru", attention_type="luong", input_feeding=False,
+                 num_layers=2),
+            dict(cell_type="lstm", attention_type="luong", input_feeding=False),
+            dict(cell_type="gru", attention_type="bahdanau"),
+        )
+        for config in configs:
+            decoder = AttentionalDecoder(hidden_dim=6, output_dim=5, **config)
+            initial = [
+                [rng.normal(size=(3, 6)).astype("float32")] * decoder.num_states
+                for _ in range(decoder.num_layers)
+            ]
+            outputs, weights = decoder(inputs, memory, memory_mask=memory_mask,
+                                       initial_state=initial)
+            self.assertEqual(decoder.uses_fused_rnn, config["attention_type"] == "luong")
+            outputs = ops.convert_to_numpy(outputs)
+            for row, length in enumerate(target_lengths):
+                source_length = int(memory_mask[row].sum())
+                row_memory = memory[row : row + 1, :source_length]
+                row_mask = memory_mask[row : row + 1, :source_length]
+                state = decoder.get_initial_state(
+                    [[s[row : row + 1] for s in layer] for layer in initial],
+                    row_memory,
+                )
+                keys = decoder.attention.precompute_keys(row_memory)
+                for t in range(length):
+                    output, step_weights, state = decoder.step(
+                        inputs[row : row + 1, t], state, row_memory, keys, row_mask
+                    )
+                    self.assertAllClose(outputs[row : row + 1, t], output, atol=1e-5)
+                    self.assertAllClose(
+                        weights[row : row + 1, t, :source_length], step_weights,
+                        atol=1e-5,
+                    )
