@@ -377,7 +377,8 @@ class AttentionalDecoder(keras.layers.Layer):
             else (self.output_dim if self.feeds_input else 0)
         )
         dropout_masks = self._dropout_masks(batch_size, rnn_input_dim, training)
-        if self.is_bahdanau:
+        # A subclass with its own `step` is stepped through it.
+        if self.is_bahdanau and type(self).step is AttentionalDecoder.step:
             return self._call_bahdanau(
                 inputs, memory, keys, memory_mask, state, dropout_masks
             )
