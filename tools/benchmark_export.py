@@ -151,7 +151,7 @@ def main(argv=None):
             results["latency_seconds"][str(batch_size)] = {
                 "first": round(first, 3), "median": round(statistics.median(times), 3)
             }
-    print(f"backend {results['backend']}, {results['parameters'] / 1e6:.2f} M "
+    print(f"backend {results['backend']}, {results['parameters']:,} "
           f"parameters, vocabulary {results['vocabulary_size']}, "
           f"{type(sampler).__name__}")
     print(f"export {results['export_seconds']:.1f} s, SavedModel "
