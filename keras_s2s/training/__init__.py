@@ -12,6 +12,8 @@ from keras_s2s.training.checkpoint_averaging import average_weights
 from keras_s2s.training.checkpoint_manager import CheckpointManager
 from keras_s2s.training.checkpoint_manager import load_arrays
 from keras_s2s.training.checkpoint_manager import save_arrays
+from keras_s2s.training.distribution import DISTRIBUTIONS
+from keras_s2s.training.distribution import distribution_scope
 from keras_s2s.training.evaluation import METRIC_DESCRIPTIONS
 from keras_s2s.training.evaluation import score_translations
 from keras_s2s.training.evaluation import translate

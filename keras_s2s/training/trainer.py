@@ -11,6 +11,9 @@ import numpy as np
 
 from keras_s2s.training.checkpoint_averaging import average_checkpoints
 from keras_s2s.training.checkpoint_manager import CheckpointManager
+from keras_s2s.training.distribution import check_distribution
+from keras_s2s.training.distribution import distribution_scope
+from keras_s2s.training.distribution import prepare_distributed_dataset
 from keras_s2s.training.evaluation import score_translations
 from keras_s2s.training.evaluation import translate
 from keras_s2s.training.model_card import describe_hardware
@@ -24,6 +27,7 @@ from keras_s2s.training.validation_score import ValidationScore
 
 DEFAULT_RUNS_DIR = os.path.join("~", ".cache", "keras-s2s", "runs")
 RUN_FILE = "run.json"
+DTYPES = ("float32", "mixed_float16", "mixed_bfloat16")
 LOCK_FILE = "run.lock"
 TOKENIZER_DIR = "tokenizer"
 
@@ -35,20 +39,23 @@ class _StopAfterEpoch(keras.callbacks.Callback):
         self.model.stop_training = True
 
 
-def count_batches(sources, targets, preprocessor, batch_size, bucket_boundaries=None):
+def count_batches(sources, targets, preprocessor, batch_size, bucket_boundaries=None,
+                  drop_remainder=False):
     """The number of batches `make_dataset` yields for these pairs.
 
     Without buckets, `ceil(len(sources) / batch_size)`. With buckets, each
     pair falls in the bucket of its longer side's token count (bucket `i`
     holds lengths in `[boundaries[i - 1], boundaries[i])`) and each bucket
-    ends with one partial batch.
+    ends with one partial batch. With `drop_remainder`, partial batches are
+    not counted (`floor` instead of `ceil`).
 
     Example:
     >>> count_batches(["a"] * 5, ["b"] * 5, None, batch_size=2)
     3
     """
+    rounding = math.floor if drop_remainder else math.ceil
     if bucket_boundaries is None:
-        return math.ceil(len(sources) / batch_size)
+        return rounding(len(sources) / batch_size)
     lengths = [
         max(len(source), len(target))
         for source, target in zip(
@@ -60,7 +67,7 @@ def count_batches(sources, targets, preprocessor, batch_size, bucket_boundaries=
         np.searchsorted(np.asarray(bucket_boundaries), lengths, side="right"),
         minlength=len(bucket_boundaries) + 1,
     )
-    return int(sum(math.ceil(count / batch_size) for count in buckets))
+    return int(sum(rounding(count / batch_size) for count in buckets))
 
 
 class _SeedGlobalDropout(keras.callbacks.Callback):
@@ -189,6 +196,17 @@ class Trainer:
         command: the command line that started the run, for the model card.
         callbacks: extra Keras callbacks for every `fit()` call.
         data_dir: the data set root (see `keras_s2s.datasets.get_data_dir`).
+        dtype: None (the recipe's), `"float32"`, `"mixed_float16"` or
+            `"mixed_bfloat16"`: the backbone's dtype policy (variables in
+            float32; logits, softmax and loss in float32; `mixed_float16`
+            adds Keras's dynamic loss scaling). The preset records it.
+        distribution: None (one device) or `"data_parallel"` (JAX:
+            `keras.distribution.DataParallel`; TensorFlow:
+            `tf.distribute.MirroredStrategy`; see
+            `keras_s2s.training.distribution_scope`) over every accelerator
+            (or every CPU device). `training.batch_size` is the global batch
+            and must be divisible by the number of devices; each bucket's
+            last partial batch is dropped so every batch splits evenly.
 
     Example:
 
@@ -212,6 +230,8 @@ class Trainer:
         command=None,
         callbacks=None,
         data_dir=None,
+        dtype=None,
+        distribution=None,
     ):
         if isinstance(recipe, dict):
             recipe = Recipe.from_dict(recipe)
@@ -235,6 +255,14 @@ class Trainer:
                 )
         if verbose not in (0, 1, 2):
             raise ValueError(f"Expected verbose in {{0, 1, 2}}. Received: {verbose!r}")
+        if dtype is not None and dtype not in DTYPES:
+            raise ValueError(
+                f"Expected dtype in {{None, {', '.join(repr(d) for d in DTYPES)}}}. "
+                f"Received: dtype={dtype!r}"
+            )
+        self.dtype = dtype
+        self.distribution = check_distribution(distribution)
+        self.num_devices = 1
         self.recipe = recipe
         self.output_dir = (
             os.path.abspath(os.path.expanduser(os.fspath(output_dir)))
@@ -389,10 +417,13 @@ class Trainer:
         preprocessor = Seq2SeqLMPreprocessor(**tokenizers, **recipe.preprocessor)
         encoder_tokenizer = tokenizers.get("encoder_tokenizer", tokenizers.get("tokenizer"))
         decoder_tokenizer = tokenizers.get("decoder_tokenizer", tokenizers.get("tokenizer"))
+        model_config = dict(recipe.model)
+        if self.dtype is not None:
+            model_config["dtype"] = self.dtype
         backbone = Seq2SeqBackbone(
             encoder_vocabulary_size=encoder_tokenizer.vocabulary_size(),
             decoder_vocabulary_size=decoder_tokenizer.vocabulary_size(),
-            **recipe.model,
+            **model_config,
         )
         lm = Seq2SeqLM(backbone, preprocessor=preprocessor)
         optimizer = keras.optimizers.get(json.loads(json.dumps(recipe.optimizer)))
@@ -494,7 +525,7 @@ class Trainer:
         Raises:
             FloatingPointError: the loss became NaN or infinite.
         """
-        with _exclusive_lock(self._prepare_checkpoint_dir()):
+        with _exclusive_lock(self._prepare_checkpoint_dir()), self._distributed():
             self._setup()
             self._train()
             return self.state
@@ -515,11 +546,25 @@ class Trainer:
         run_start = time.perf_counter()
         if self.output_dir is not None:
             check_preset_dir_free(self.output_dir, self.overwrite)
-        with _exclusive_lock(self._prepare_checkpoint_dir()):
+        with _exclusive_lock(self._prepare_checkpoint_dir()), self._distributed():
             self._setup()
             self._train()
             selection = self._select()
             return self._finish(selection, run_start)
+
+    @contextlib.contextmanager
+    def _distributed(self):
+        """The distribution scope models are built, trained and used in."""
+        with distribution_scope(self.distribution) as num_devices:
+            batch_size = self.recipe.training["batch_size"]
+            if batch_size % num_devices:
+                raise ValueError(
+                    f"distribution={self.distribution!r} splits each batch over "
+                    f"{num_devices} devices, so training.batch_size must be "
+                    f"divisible by {num_devices}. Received: batch_size={batch_size}"
+                )
+            self.num_devices = num_devices
+            yield
 
     def _prepare_checkpoint_dir(self):
         os.makedirs(self.checkpoint_dir, exist_ok=True)
@@ -579,6 +624,7 @@ class Trainer:
             self.model.preprocessor,
             training["batch_size"],
             training["bucket_boundaries"],
+            drop_remainder=self.distribution is not None,
         )
 
     def _epoch_dataset(self, epoch, num_batches):
@@ -595,14 +641,16 @@ class Trainer:
         order = np.random.default_rng(self.recipe.seed + epoch - 1).permutation(
             len(train_sources)
         )
-        return make_dataset(
+        dataset = make_dataset(
             [train_sources[i] for i in order],
             [train_targets[i] for i in order],
             self.model.preprocessor,
             batch_size=training["batch_size"],
             shuffle=False,
             bucket_boundaries=training["bucket_boundaries"],
+            drop_remainder=self.distribution is not None,
         ).apply(tf.data.experimental.assert_cardinality(num_batches))
+        return prepare_distributed_dataset(dataset, self.distribution)
 
     def _train(self):
         recipe, state, validation = self.recipe, self.state, self.validation
