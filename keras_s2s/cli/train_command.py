@@ -65,6 +65,16 @@ def add_arguments(parser):
     parser.add_argument("--data-dir", default=None,
                         help="data set root (default: $KERAS_S2S_DATA_DIR or "
                         "~/.cache/keras-s2s/datasets)")
+    parser.add_argument("--dtype", default=None,
+                        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+                        help="dtype policy of the model (default: the recipe's, "
+                        "float32); mixed_* compute in half precision with "
+                        "float32 variables, logits and loss")
+    parser.add_argument("--distribution", default=None, choices=("data_parallel",),
+                        help="data-parallel training over every GPU/TPU (else CPU "
+                        "device): keras.distribution.DataParallel under JAX, "
+                        "tf.distribute.MirroredStrategy under TensorFlow; the "
+                        "recipe's batch size is the global batch")
 
 
 def add_parser(subparsers, parents):
@@ -155,6 +165,8 @@ def run(args):
             verbose=args.verbose,
             command=reproduce_command(argv, args.program),
             data_dir=args.data_dir,
+            dtype=args.dtype,
+            distribution=args.distribution,
         )
         report = trainer.run()
     except (FileExistsError, FileNotFoundError, FloatingPointError, RuntimeError) as error:
