@@ -4,6 +4,9 @@ from keras import ops
 
 from keras_s2s.layers.attentional_decoder import ATTENTION_TYPES
 from keras_s2s.layers.attentional_decoder import AttentionalDecoder
+from keras_s2s.layers.copy_generator import CopyGenerator
+from keras_s2s.layers.coverage_attentional_decoder import CoverageAttentionalDecoder
+from keras_s2s.layers.coverage_loss import CoverageLoss
 from keras_s2s.layers.encoder_bridge import BRIDGE_TYPES
 from keras_s2s.layers.encoder_bridge import EncoderBridge
 from keras_s2s.layers.rnn_encoder import CELL_TYPES
@@ -53,6 +56,22 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         layer_normalization: bool. Layer-normalized decoder cells.
         tie_embeddings: bool. Use the decoder's input embedding matrix as the
             output projection.
+        copy_attention: bool. Pointer-generator copying (See et al., 2017):
+            a `CopyGenerator` computes the switch `p_gen`, returned as the
+            output `"copy_switch"` `(batch_size, target_len)`, and
+            `Seq2SeqLM` mixes the vocabulary distribution with the attention
+            over the source ids (`copy_log_probabilities`). Needs a joint
+            vocabulary (`decoder_vocabulary_size` equal to
+            `encoder_vocabulary_size`); out-of-vocabulary source words are
+            copied as the tokenizer's pieces or unknown id.
+        coverage: bool. Coverage (See et al., 2017): the decoder is a
+            `CoverageAttentionalDecoder` (the sum of the previous attention
+            weights enters the Bahdanau score) and a `CoverageLoss` adds
+            `coverage_loss_weight * mean_t sum_s min(a_ts, c_ts)` to the
+            training loss; the per-step penalty is returned as the output
+            `"coverage_penalty"` `(batch_size, target_len)`. Needs
+            `attention_type="bahdanau"`.
+        coverage_loss_weight: float >= 0, the weight of the coverage loss.
         dtype: dtype policy of the layers.
 
     Example:
@@ -88,6 +107,9 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         dropout=0.0,
         layer_normalization=False,
         tie_embeddings=False,
+        copy_attention=False,
+        coverage=False,
+        coverage_loss_weight=1.0,
         dtype=None,
         **kwargs,
     ):
@@ -104,6 +126,19 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         check_rate("dropout", dropout)
         if decoder_vocabulary_size is None:
             decoder_vocabulary_size = encoder_vocabulary_size
+        if copy_attention and decoder_vocabulary_size != encoder_vocabulary_size:
+            raise ValueError(
+                "copy_attention=True copies source ids into the output, so it "
+                "needs a joint vocabulary: decoder_vocabulary_size equal to "
+                f"encoder_vocabulary_size. Received: encoder_vocabulary_size="
+                f"{encoder_vocabulary_size}, decoder_vocabulary_size="
+                f"{decoder_vocabulary_size}"
+            )
+        if coverage and attention_type != "bahdanau":
+            raise ValueError(
+                "Expected attention_type in {'bahdanau'} with coverage=True. "
+                f"Received: attention_type={attention_type!r}"
+            )
         if encoder_hidden_dim is None:
             encoder_hidden_dim = hidden_dim // 2 if bidirectional else hidden_dim
             encoder_hidden_dim = max(encoder_hidden_dim, 1)
@@ -144,7 +179,8 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             dtype=dtype,
             name="decoder_token_embedding",
         )
-        self.decoder = AttentionalDecoder(
+        decoder_cls = CoverageAttentionalDecoder if coverage else AttentionalDecoder
+        self.decoder = decoder_cls(
             hidden_dim=hidden_dim,
             output_dim=embedding_dim,
             cell_type=cell_type,
@@ -159,6 +195,14 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             dtype=dtype,
             name="decoder",
         )
+        self.copy_generator = None
+        if copy_attention:
+            self.copy_generator = CopyGenerator(dtype=dtype, name="copy_generator")
+        self.coverage_loss = None
+        if coverage:
+            self.coverage_loss = CoverageLoss(
+                coverage_loss_weight, dtype=dtype, name="coverage_loss"
+            )
 
         # === Functional model ===
         encoder_token_ids = keras.Input(
@@ -184,6 +228,21 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             memory_mask=memory_mask,
             initial_state=initial_state,
         )
+        outputs = {
+            "encoder_sequence_output": memory,
+            "decoder_sequence_output": decoder_outputs,
+            "attention_weights": attention_weights,
+        }
+        if copy_attention:
+            # copy_switch: (batch_size, target_len), p_gen of each step.
+            outputs["copy_switch"] = self.copy_generator(
+                decoder_outputs, attention_weights, memory, decoder_inputs
+            )
+        if coverage:
+            # coverage_penalty: (batch_size, target_len); adds the loss.
+            outputs["coverage_penalty"] = self.coverage_loss(
+                attention_weights, decoder_padding_mask
+            )
         super().__init__(
             inputs={
                 "encoder_token_ids": encoder_token_ids,
@@ -191,11 +250,7 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
                 "decoder_token_ids": decoder_token_ids,
                 "decoder_padding_mask": decoder_padding_mask,
             },
-            outputs={
-                "encoder_sequence_output": memory,
-                "decoder_sequence_output": decoder_outputs,
-                "attention_weights": attention_weights,
-            },
+            outputs=outputs,
             dtype=dtype,
             **kwargs,
         )
@@ -219,6 +274,9 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         self.dropout = dropout
         self.layer_normalization = layer_normalization
         self.tie_embeddings = tie_embeddings
+        self.copy_attention = copy_attention
+        self.coverage = coverage
+        self.coverage_loss_weight = coverage_loss_weight
 
     def encode(self, encoder_token_ids, encoder_padding_mask, training=False):
         """Runs the encoder and the bridge.
@@ -255,6 +313,9 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
                 "dropout": self.dropout,
                 "layer_normalization": self.layer_normalization,
                 "tie_embeddings": self.tie_embeddings,
+                "copy_attention": self.copy_attention,
+                "coverage": self.coverage,
+                "coverage_loss_weight": self.coverage_loss_weight,
             }
         )
         return config

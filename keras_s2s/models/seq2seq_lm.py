@@ -6,6 +6,7 @@ import numpy as np
 from keras import ops
 
 from keras_s2s import samplers
+from keras_s2s.layers.copy_generator import copy_log_probabilities
 from keras_s2s.losses.sparse_crossentropy import SparseCrossentropy
 from keras_s2s.models.seq2seq_backbone import Seq2SeqBackbone
 from keras_s2s.utils.argument_validation import check_positive_int
@@ -101,9 +102,18 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
 
         # === Functional model ===
         inputs = backbone.input
-        hidden_states = backbone(inputs)["decoder_sequence_output"]
+        backbone_outputs = backbone(inputs)
+        hidden_states = backbone_outputs["decoder_sequence_output"]
         # logits: (batch_size, target_len, decoder_vocabulary_size), float32.
         logits = backbone.token_embedding(hidden_states, reverse=True)
+        if backbone.copy_attention:
+            # With copying, the "logits" are the mixture's log-probabilities.
+            logits = copy_log_probabilities(
+                logits,
+                backbone_outputs["copy_switch"],
+                backbone_outputs["attention_weights"],
+                inputs["encoder_token_ids"],
+            )
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
 
     def compile(
@@ -188,19 +198,23 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         Returns:
             A dict with `"state"` (the decoder state before the first step),
             `"memory"` `(batch_size, source_len, memory_dim)`, `"memory_mask"`
-            `(batch_size, source_len)` and `"keys"` (the memory's projected
-            attention keys).
+            `(batch_size, source_len)`, `"keys"` (the memory's projected
+            attention keys) and, with copy attention, `"source_ids"`
+            `(batch_size, source_len)`.
         """
         memory, memory_mask, initial_state = self.backbone.encode(
             encoder_token_ids, encoder_padding_mask
         )
         decoder = self.backbone.decoder
-        return {
+        cache = {
             "state": decoder.get_initial_state(initial_state, memory),
             "memory": memory,
             "memory_mask": memory_mask,
             "keys": decoder.attention.precompute_keys(memory),
         }
+        if self.backbone.copy_attention:
+            cache["source_ids"] = ops.cast(encoder_token_ids, "int32")
+        return cache
 
     def call_decoder_step(self, token_ids, cache):
         """One decoding step from the previous tokens.
@@ -211,7 +225,8 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
 
         Returns:
             A tuple `(logits, attention_weights, cache)`: `logits`
-            `(batch_size, vocabulary_size)` in float32, `attention_weights`
+            `(batch_size, vocabulary_size)` in float32 (with copy attention,
+            the log-probabilities of the copy mixture), `attention_weights`
             `(batch_size, source_len)`, and the updated cache.
         """
         decoder = self.backbone.decoder
@@ -221,6 +236,13 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             inputs, cache["state"], cache["memory"], cache["keys"], cache["memory_mask"]
         )
         logits = self.backbone.token_embedding(output, reverse=True)
+        if self.backbone.copy_attention:
+            switch = self.backbone.copy_generator(
+                output, weights, cache["memory"], inputs
+            )
+            logits = copy_log_probabilities(
+                logits, switch, weights, cache["source_ids"]
+            )
         new_cache = dict(cache)
         new_cache["state"] = state
         return ops.cast(logits, "float32"), ops.cast(weights, "float32"), new_cache
