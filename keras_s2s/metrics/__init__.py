@@ -11,3 +11,5 @@ from keras_s2s.metrics.multi30k_bleu import multi30k_bleu
 from keras_s2s.metrics.rouge_l import rouge_l
 from keras_s2s.metrics.sacrebleu_metrics import corpus_bleu
 from keras_s2s.metrics.sacrebleu_metrics import corpus_chrf
+from keras_s2s.metrics.slot_coverage import parse_meaning_representation
+from keras_s2s.metrics.slot_coverage import slot_value_coverage
