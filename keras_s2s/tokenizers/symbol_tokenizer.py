@@ -45,6 +45,9 @@ class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
             `"whitespace"` (symbols are separated by whitespace).
         sequence_length: if set, outputs are padded with `pad_token_id` or
             truncated to `(batch_size, sequence_length)`; otherwise ragged.
+        normalize_case: None, `"upper"` or `"lower"`: change the case of
+            the input before splitting it (a G2P model trained on CMUdict's
+            uppercase words reads `"cat"` as `"CAT"`).
         dtype: integer output dtype. Defaults to `"int32"`.
         **kwargs: base layer arguments (`name`, ...).
 
@@ -68,6 +71,7 @@ class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
         vocabulary=None,
         split="characters",
         sequence_length=None,
+        normalize_case=None,
         dtype="int32",
         **kwargs,
     ):
@@ -88,9 +92,15 @@ class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
                 "Expected sequence_length to be None or a positive integer. "
                 f"Received: sequence_length={sequence_length!r}"
             )
+        if normalize_case not in (None, "upper", "lower"):
+            raise ValueError(
+                "Expected normalize_case in {None, 'upper', 'lower'}. "
+                f"Received: normalize_case={normalize_case!r}"
+            )
         register_special_tokens(self)
         super().__init__(dtype=dtype, **kwargs)
         self.split = split
+        self.normalize_case = normalize_case
         self.sequence_length = sequence_length
         self.set_vocabulary(vocabulary)
         self.file_assets = [VOCAB_FILENAME]
@@ -198,6 +208,10 @@ class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
         return "" if self.split == "characters" else " "
 
     def _split_python(self, text):
+        if self.normalize_case == "upper":
+            text = text.upper()
+        elif self.normalize_case == "lower":
+            text = text.lower()
         return list(text) if self.split == "characters" else text.split()
 
     def _tokenize_python(self, inputs):
@@ -228,6 +242,10 @@ class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
         unbatched = inputs.shape.rank == 0
         if unbatched:
             inputs = tf.expand_dims(inputs, 0)
+        if self.normalize_case == "upper":
+            inputs = tf.strings.upper(inputs, encoding="utf-8")
+        elif self.normalize_case == "lower":
+            inputs = tf.strings.lower(inputs, encoding="utf-8")
         if self.split == "characters":
             symbols = tf.strings.unicode_split(inputs, "UTF-8")
         else:
@@ -305,6 +323,7 @@ class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
                 "vocabulary": None,  # Saved as an asset.
                 "split": self.split,
                 "sequence_length": self.sequence_length,
+                "normalize_case": self.normalize_case,
             }
         )
         return config

@@ -95,6 +95,23 @@ class SymbolTokenizerTest(TestCase):
         ds = tf.data.Dataset.from_tensor_slices(["CAT", "CATCAT"]).batch(2).map(tokenizer)
         self.assertEqual(next(iter(ds)).numpy().tolist(), [[5, 4, 6, 0], [5, 4, 6, 5]])
 
+    def test_normalize_case_in_python_and_tf_data(self):
+        vocab = compute_symbol_vocabulary(["CAT'S"])
+        upper = SymbolTokenizer(vocab, normalize_case="upper")
+        plain = SymbolTokenizer(vocab)
+        expected = plain(["CAT'S", "CAT"])
+        self.assertEqual(upper(["cat's", "Cat"]), expected)
+        # Without normalization lowercase letters are unknown (id 1).
+        self.assertEqual(plain(["cat"]), [[1, 1, 1]])
+        ds = tf.data.Dataset.from_tensor_slices(["cat's", "Cat"]).batch(2).map(upper)
+        self.assertEqual(next(iter(ds)).to_list(), expected)
+        lower = SymbolTokenizer(compute_symbol_vocabulary(["cat"]), normalize_case="lower")
+        self.assertEqual(lower(["CAT"]), lower(["cat"]))
+        revived = self.run_config_roundtrip_test(upper)
+        self.assertEqual(revived.normalize_case, "upper")
+        with pytest.raises(ValueError, match="normalize_case"):
+            SymbolTokenizer(vocab, normalize_case="title")
+
     def test_config_and_assets_round_trip(self):
         letters, _ = tokenizers()
         revived = self.run_config_roundtrip_test(letters)
