@@ -19,7 +19,7 @@ After every epoch a checkpoint is written atomically to --checkpoint-dir
 (default: ~/.cache/keras-s2s/runs/<recipe name>). Run the same command again to
 resume an interrupted run from its last finished epoch; the batches, dropout
 masks and results are those of an uninterrupted run. The model is then
-selected on validation BLEU, scored on the test split and written to
+selected on the validation score (BLEU, WER, F1: the recipe's metric), scored on the test split and written to
 --output-dir with a model card, which must not exist (unless --overwrite)."""
 
 EXAMPLES = """\

@@ -9,7 +9,25 @@ METRIC_DESCRIPTIONS = {
     ),
     "sacrebleu": "sacreBLEU, cased, detokenized text, 13a tokenization",
     "chrf": "chrF2 (sacreBLEU), cased, detokenized text",
+    "e2e_bleu": (
+        "BLEU, E2E protocol: one output per distinct MR against all its "
+        "human references, lowercased, 13a tokenization (sacreBLEU)"
+    ),
+    "rouge_l": "ROUGE-L F-measure (rouge-score), best over the references, percent",
+    "slot_coverage": (
+        "percent of the input's slot values (all slots but familyFriendly) "
+        "found word for word in the output; slot error rate = 100 - coverage"
+    ),
+    "wer": "word error rate, percent: a word is right if it equals any reference",
+    "per": "phoneme error rate, percent: edits to the closest reference / its length",
+    "token_f1": "mean per-sentence token F1 against the gold compression (0-1)",
+    "compression_ratio": "mean characters(output) / characters(sentence)",
 }
+# Metrics where a lower value is better (model selection minimizes them).
+LOWER_IS_BETTER = frozenset({"wer", "per"})
+# Metrics that are reported but do not rank outputs (a ratio).
+NOT_A_QUALITY = frozenset({"compression_ratio"})
+METRICS = tuple(METRIC_DESCRIPTIONS)
 
 
 def translate(model, sources, batch_size=128, max_length=None, sampler=None):
@@ -54,21 +72,29 @@ def translate(model, sources, batch_size=128, max_length=None, sampler=None):
 
 
 def score_translations(
-    hypotheses, references, metric, language=None, split=None, tokenized_references=None
+    hypotheses,
+    references,
+    metric,
+    language=None,
+    split=None,
+    tokenized_references=None,
+    sources=None,
 ):
     """Scores output strings with one of the recipe metrics.
 
     Args:
         hypotheses: list of output strings.
-        references: list of raw (cased, detokenized) reference strings.
-        metric: `"multi30k_bleu"`, `"sacrebleu"` or `"chrf"` (see
-            `METRIC_DESCRIPTIONS`).
+        references: list of raw (cased, detokenized) reference strings,
+            or of lists of acceptable references (E2E, CMUdict).
+        metric: one of `METRICS` (see `METRIC_DESCRIPTIONS`).
         language: the target language (for `"multi30k_bleu"`).
         split: the Multi30k split (for `"multi30k_bleu"` without
             `tokenized_references`).
         tokenized_references: the official tokenized references (for
             `"multi30k_bleu"`), e.g. a prefix of
             `keras_s2s.datasets.load_multi30k_references(split, language)`.
+        sources: the inputs (for `"slot_coverage"`: the MRs; for
+            `"compression_ratio"`: the sentences).
 
     Returns:
         A `keras_s2s.metrics.MetricResult` `(score, signature)`.
@@ -87,7 +113,31 @@ def score_translations(
         return metrics.corpus_bleu(hypotheses, references)
     if metric == "chrf":
         return metrics.corpus_chrf(hypotheses, references)
+    if metric == "e2e_bleu":
+        return metrics.e2e_bleu(hypotheses, references)
+    if metric == "rouge_l":
+        return metrics.MetricResult(
+            metrics.rouge_l(hypotheses, references), "rouge-score rougeL fmeasure"
+        )
+    if metric in ("wer", "per"):
+        rates = metrics.g2p_error_rates(hypotheses, references)
+        return metrics.MetricResult(rates[metric], f"{metric}, any reference")
+    if metric == "token_f1":
+        return metrics.MetricResult(
+            metrics.token_f1(hypotheses, references), "token F1, mean per sentence"
+        )
+    if metric in ("slot_coverage", "compression_ratio"):
+        if sources is None:
+            raise ValueError(f"The metric {metric!r} needs the sources.")
+        if metric == "slot_coverage":
+            return metrics.MetricResult(
+                metrics.slot_value_coverage(hypotheses, sources),
+                "slot values found verbatim, all slots but familyFriendly",
+            )
+        return metrics.MetricResult(
+            metrics.compression_ratio(hypotheses, sources), "characters, mean per sentence"
+        )
     raise ValueError(
-        "Expected metric in {'multi30k_bleu', 'sacrebleu', 'chrf'}. "
+        f"Expected metric in {{{', '.join(repr(m) for m in METRICS)}}}. "
         f"Received: metric={metric!r}"
     )

@@ -10,7 +10,31 @@ METRIC_NAMES = {
     "multi30k_bleu": "BLEU (Multi30k protocol)",
     "sacrebleu": "sacreBLEU",
     "chrf": "chrF",
+    "e2e_bleu": "BLEU (E2E, multi-reference)",
+    "rouge_l": "ROUGE-L",
+    "slot_coverage": "slot values covered (%)",
+    "wer": "WER (%)",
+    "per": "PER (%)",
+    "token_f1": "token F1",
+    "compression_ratio": "compression ratio",
 }
+
+
+def _format_value(score):
+    digits = 4 if score["metric"] in ("token_f1", "compression_ratio") else 2
+    return f"{score['value']:.{digits}f}"
+
+
+def _format_tokenizer(tokenizer, vocabulary_size):
+    if tokenizer.get("type") == "symbol":
+        return (
+            f"symbols (source split by {tokenizer['source_split']}, target by "
+            f"{tokenizer['target_split']}), {_format_vocabulary(vocabulary_size)}"
+        )
+    return (
+        f"SentencePiece {tokenizer['model_type']}, "
+        f"{_format_vocabulary(vocabulary_size)}"
+    )
 
 
 def describe_hardware():
@@ -116,13 +140,13 @@ def format_model_card(name, metadata, recipe_config):
     for score in metadata.get("scores", []):
         lines.append(
             f"| {score['split']} | {METRIC_NAMES.get(score['metric'], score['metric'])} "
-            f"| {score['value']:.2f} | `{score['signature']}` |"
+            f"| {_format_value(score)} | `{score['signature']}` |"
         )
     headline = metadata.get("headline_score")
     lines += [""]
     if headline:
         lines += [
-            f"Headline: **{headline['value']:.2f}** "
+            f"Headline: **{_format_value(headline)}** "
             f"{METRIC_NAMES.get(headline['metric'], headline['metric'])} on "
             f"{headline['split']}.",
             "",
@@ -144,8 +168,8 @@ def format_model_card(name, metadata, recipe_config):
         "",
         f"- Parameters: {metadata.get('parameter_count'):,}",
         f"- Backbone: {', '.join(f'{k}={v}' for k, v in sorted(model.items()))}",
-        f"- Tokenizer: SentencePiece {recipe_config['tokenizer']['model_type']}, "
-        f"{_format_vocabulary(metadata.get('vocabulary_size'))}",
+        "- Tokenizer: "
+        + _format_tokenizer(recipe_config["tokenizer"], metadata.get("vocabulary_size")),
         "",
         "## Training",
         "",

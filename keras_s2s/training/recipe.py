@@ -6,19 +6,27 @@ import json
 import os
 import re
 
-DATASETS = ("multi30k",)
-TOKENIZER_TYPES = ("sentencepiece",)
+from keras_s2s.training.evaluation import LOWER_IS_BETTER
+from keras_s2s.training.evaluation import METRICS
+from keras_s2s.training.evaluation import NOT_A_QUALITY
+from keras_s2s.training.task_data import DATASETS
+from keras_s2s.training.task_data import TASK_DATA
+from keras_s2s.training.task_data import get_task_data
+
+TOKENIZER_TYPES = ("sentencepiece", "symbol")
 SENTENCEPIECE_MODEL_TYPES = ("unigram", "bpe")
-METRICS = ("multi30k_bleu", "sacrebleu", "chrf")
+SYMBOL_SPLITS = ("characters", "whitespace")
+CASE_NORMALIZATIONS = (None, "upper", "lower")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 DATA_DEFAULTS = {
     "dataset": "multi30k",
     "source_language": None,
     "target_language": None,
-    "train_split": "train",
-    "validation_split": "val",
-    "test_splits": ["test_2016_flickr"],
+    # None: the data set's own (Multi30k: train, val, [test_2016_flickr]).
+    "train_split": None,
+    "validation_split": None,
+    "test_splits": None,
     "max_train_examples": None,
     "max_validation_examples": None,
     "max_test_examples": None,
@@ -29,6 +37,16 @@ TOKENIZER_DEFAULTS = {
     "joint": True,
     "model_type": "unigram",
     "character_coverage": 1.0,
+}
+# `type: "symbol"` (one id per character or per space-separated symbol, e.g.
+# graphemes and phonemes) takes these keys instead of the SentencePiece ones.
+SYMBOL_TOKENIZER_DEFAULTS = {
+    "type": "symbol",
+    "joint": False,
+    "source_split": "characters",
+    "target_split": "whitespace",
+    "normalize_case": None,
+    "min_frequency": 1,
 }
 PREPROCESSOR_DEFAULTS = {
     "encoder_sequence_length": 64,
@@ -54,7 +72,7 @@ SCHEDULED_SAMPLING_DEFAULTS = {
     "ramp_epochs": 1,
 }
 VALIDATION_DEFAULTS = {
-    "metric": "multi30k_bleu",
+    "metric": None,  # None: the data set's first metric.
     "search": "greedy",
     "batch_size": 128,
     "max_length": None,
@@ -234,7 +252,7 @@ class Recipe:
         validation=None,
         evaluation=None,
         description="",
-        task="translation",
+        task=None,
         seed=1337,
     ):
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
@@ -246,17 +264,18 @@ class Recipe:
             raise ValueError(
                 f"Expected description to be a string. Received: {description!r}"
             )
-        if not isinstance(task, str) or not task:
-            raise ValueError(f"Expected task to be a non-empty string. Received: {task!r}")
         _non_negative_int("seed", seed)
         self.name = name
         self.description = description
-        self.task = task
         self.seed = seed
         self.data = self._check_data(_merge("data", data, DATA_DEFAULTS))
-        self.tokenizer = self._check_tokenizer(
-            _merge("tokenizer", tokenizer, TOKENIZER_DEFAULTS)
-        )
+        self.task_data = get_task_data(self.data)
+        if task is None:
+            task = self.task_data.task
+        if not isinstance(task, str) or not task:
+            raise ValueError(f"Expected task to be a non-empty string. Received: {task!r}")
+        self.task = task
+        self.tokenizer = self._check_tokenizer(tokenizer)
         self.model = self._check_model(model)
         self.preprocessor = _merge("preprocessor", preprocessor, PREPROCESSOR_DEFAULTS)
         for key, value in self.preprocessor.items():
@@ -267,7 +286,15 @@ class Recipe:
         )
         self.scheduled_sampling = self._check_scheduled_sampling(scheduled_sampling)
         self.validation = _merge("validation", validation, VALIDATION_DEFAULTS)
-        _choice("validation.metric", self.validation["metric"], METRICS)
+        if self.validation["metric"] is None:
+            self.validation["metric"] = self.task_data.metrics[0]
+        _choice("validation.metric", self.validation["metric"], self.task_data.metrics)
+        if self.validation["metric"] in NOT_A_QUALITY:
+            raise ValueError(
+                f"validation.metric {self.validation['metric']!r} does not rank "
+                "outputs by quality, so it cannot select a model. Choose one of "
+                f"{[m for m in self.task_data.metrics if m not in NOT_A_QUALITY]}."
+            )
         _search("validation.search", self.validation["search"])
         _positive_int("validation.batch_size", self.validation["batch_size"])
         _positive_int("validation.max_length", self.validation["max_length"], True)
@@ -280,32 +307,45 @@ class Recipe:
     @staticmethod
     def _check_data(data):
         _choice("data.dataset", data["dataset"], DATASETS)
-        from keras_s2s.datasets.multi30k import MULTI30K_LANGUAGES
-        from keras_s2s.datasets.multi30k import MULTI30K_SPLITS
-
-        _choice("data.source_language", data["source_language"], MULTI30K_LANGUAGES)
-        _choice("data.target_language", data["target_language"], MULTI30K_LANGUAGES)
-        if data["source_language"] == data["target_language"]:
-            raise ValueError(
-                "Expected data.source_language and data.target_language to "
-                f"differ. Received: both {data['source_language']!r}"
-            )
-        for key in ("train_split", "validation_split"):
-            _choice(f"data.{key}", data[key], MULTI30K_SPLITS)
-        if not isinstance(data["test_splits"], list):
-            raise ValueError(
-                "Expected data.test_splits to be a list of split names. "
-                f"Received: {data['test_splits']!r}"
-            )
-        for split in data["test_splits"]:
-            _choice("data.test_splits[i]", split, MULTI30K_SPLITS)
+        task_class = TASK_DATA[data["dataset"]]
+        train, validation, tests = task_class.default_splits
+        if data["train_split"] is None:
+            data["train_split"] = train
+        if data["validation_split"] is None:
+            data["validation_split"] = validation
+        if data["test_splits"] is None:
+            data["test_splits"] = list(tests)
+        if not task_class.needs_languages:
+            for key in ("source_language", "target_language"):
+                if data[key] is not None:
+                    raise ValueError(
+                        f"data.{key} applies to translation data sets; remove it "
+                        f"for data.dataset={data['dataset']!r}."
+                    )
+        get_task_data(data).check()
         for key in ("max_train_examples", "max_validation_examples", "max_test_examples"):
             _positive_int(f"data.{key}", data[key], allow_none=True)
         return data
 
     @staticmethod
     def _check_tokenizer(tokenizer):
-        _choice("tokenizer.type", tokenizer["type"], TOKENIZER_TYPES)
+        kind = (tokenizer or {}).get("type", "sentencepiece")
+        _choice("tokenizer.type", kind, TOKENIZER_TYPES)
+        if kind == "symbol":
+            tokenizer = _merge("tokenizer", tokenizer, SYMBOL_TOKENIZER_DEFAULTS)
+            _choice("tokenizer.source_split", tokenizer["source_split"], SYMBOL_SPLITS)
+            _choice("tokenizer.target_split", tokenizer["target_split"], SYMBOL_SPLITS)
+            _choice(
+                "tokenizer.normalize_case", tokenizer["normalize_case"], CASE_NORMALIZATIONS
+            )
+            _positive_int("tokenizer.min_frequency", tokenizer["min_frequency"])
+            if tokenizer["joint"] is not False:
+                raise ValueError(
+                    "A symbol tokenizer has separate source and target "
+                    "vocabularies: set tokenizer.joint to false."
+                )
+            return tokenizer
+        tokenizer = _merge("tokenizer", tokenizer, TOKENIZER_DEFAULTS)
         _choice("tokenizer.model_type", tokenizer["model_type"], SENTENCEPIECE_MODEL_TYPES)
         if not isinstance(tokenizer["joint"], bool):
             raise ValueError(
@@ -444,7 +484,11 @@ class Recipe:
         _positive_int("evaluation.max_length", evaluation["max_length"], True)
         if evaluation["headline_metric"] is None:
             evaluation["headline_metric"] = self.validation["metric"]
-        _choice("evaluation.headline_metric", evaluation["headline_metric"], METRICS)
+        _choice(
+            "evaluation.headline_metric",
+            evaluation["headline_metric"],
+            self.task_data.metrics,
+        )
         splits = self.data["test_splits"] or [self.data["validation_split"]]
         if evaluation["headline_split"] is None:
             evaluation["headline_split"] = splits[0]
@@ -456,11 +500,18 @@ class Recipe:
 
     @property
     def source_language(self):
-        return self.data["source_language"]
+        """The source language (or `"mr"`, `"graphemes"`) of the preset."""
+        return self.task_data.languages()[0]
 
     @property
     def target_language(self):
-        return self.data["target_language"]
+        """The target language (or `"arpabet"`) of the preset."""
+        return self.task_data.languages()[1]
+
+    @property
+    def greater_is_better(self):
+        """Whether a higher validation score is a better model."""
+        return self.validation["metric"] not in LOWER_IS_BETTER
 
     def get_config(self):
         """The complete recipe as a JSON-serializable dict (defaults filled)."""

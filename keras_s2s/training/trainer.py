@@ -24,6 +24,7 @@ from keras_s2s.training.recipe import Recipe
 from keras_s2s.training.scheduled_sampling_model import ScheduledSamplingModel
 from keras_s2s.training.scheduled_sampling_model import scheduled_sampling_probability
 from keras_s2s.training.validation_score import ValidationScore
+from keras_s2s.training.validation_score import validation_log_name
 
 DEFAULT_RUNS_DIR = os.path.join("~", ".cache", "keras-s2s", "runs")
 RUN_FILE = "run.json"
@@ -307,17 +308,20 @@ class Trainer:
             return self.max_train_examples
         return self.recipe.data["max_train_examples"]
 
-    def _load_split(self, split, limit):
-        from keras_s2s.datasets import load_multi30k
+    def _load_split(self, split, limit, scored=False):
+        """`(sources, targets)` of a split: training pairs, or the scored set.
 
-        data = self.recipe.data
-        sources, targets = load_multi30k(
-            split, data["source_language"], data["target_language"],
-            data_dir=self.data_dir,
-        )
+        The scored set has one source per output to score (E2E: per distinct
+        MR, CMUdict: per distinct word) with its list of references.
+        """
+        task_data = self.recipe.task_data
+        if scored:
+            sources, targets = task_data.scored_set(split, data_dir=self.data_dir)
+        else:
+            sources, targets = task_data.training_pairs(split, data_dir=self.data_dir)
         if limit is not None:
             sources, targets = sources[:limit], targets[:limit]
-        return sources, targets
+        return list(sources), list(targets)
 
     def _tokenized_references(self, split, count):
         if self.recipe.data["dataset"] != "multi30k":
@@ -358,10 +362,12 @@ class Trainer:
 
     def _tokenizers(self, sources, targets):
         """Trains (or reloads from the checkpoint directory) the tokenizer(s)."""
+        config = self.recipe.tokenizer
+        if config["type"] == "symbol":
+            return self._symbol_tokenizers(sources, targets)
         from keras_s2s.tokenizers import SentencePieceTokenizer
         from keras_s2s.tokenizers import train_sentencepiece
 
-        config = self.recipe.tokenizer
         directory = os.path.join(self.checkpoint_dir, TOKENIZER_DIR)
         os.makedirs(directory, exist_ok=True)
 
@@ -406,6 +412,43 @@ class Trainer:
             "encoder_tokenizer": get("source", sources, size["source"]),
             "decoder_tokenizer": get("target", targets, size["target"]),
         }
+
+    def _symbol_tokenizers(self, sources, targets):
+        """Character / symbol vocabularies, computed once and kept with the run."""
+        from keras_s2s.tokenizers import SymbolTokenizer
+        from keras_s2s.tokenizers import compute_symbol_vocabulary
+
+        config = self.recipe.tokenizer
+        directory = os.path.join(self.checkpoint_dir, TOKENIZER_DIR)
+        os.makedirs(directory, exist_ok=True)
+
+        def get(name, texts, split):
+            path = os.path.join(directory, f"{name}.vocabulary.txt")
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as file:
+                    vocabulary = file.read().split("\n")[:-1]
+            else:
+                case = config["normalize_case"]
+                if case is not None:
+                    texts = [t.upper() if case == "upper" else t.lower() for t in texts]
+                vocabulary = compute_symbol_vocabulary(
+                    texts, split=split, min_frequency=config["min_frequency"]
+                )
+                _write_text_atomically(path, "".join(f"{v}\n" for v in vocabulary))
+            return SymbolTokenizer(
+                vocabulary, split=split, normalize_case=config["normalize_case"]
+            )
+
+        return {
+            "encoder_tokenizer": get("source", sources, config["source_split"]),
+            "decoder_tokenizer": get("target", targets, config["target_split"]),
+        }
+
+    def _improved(self, score, best):
+        """Whether `score` beats `best` (None: nothing to beat yet)."""
+        if best is None:
+            return True
+        return score > best if self.recipe.greater_is_better else score < best
 
     def _build_models(self, tokenizers):
         from keras_s2s.losses import SparseCrossentropy
@@ -597,21 +640,24 @@ class Trainer:
     def _validation_callback(self):
         data, config = self.recipe.data, self.recipe.validation
         split = data["validation_split"]
-        sources, targets = self._load_split(split, data["max_validation_examples"])
+        sources, targets = self._load_split(
+            split, data["max_validation_examples"], scored=True
+        )
+        metric = config["metric"]
         tokenized = None
-        if config["metric"] == "multi30k_bleu":
+        if metric == "multi30k_bleu":
             tokenized = self._tokenized_references(split, len(sources))
         return ValidationScore(
             self.model,
             sources,
             targets,
-            metric=config["metric"],
+            metric=metric,
             language=self.recipe.target_language,
             split=split,
             tokenized_references=tokenized,
             batch_size=config["batch_size"],
             max_length=config["max_length"],
-            log_name="val_chrf" if config["metric"] == "chrf" else "val_bleu",
+            log_name=validation_log_name(metric),
         )
 
     def _count_batches(self):
@@ -700,7 +746,7 @@ class Trainer:
                     "start a new run, or resume to retry."
                 )
             score = float(logs[validation.log_name])
-            improved = state["best_score"] is None or score > state["best_score"]
+            improved = self._improved(score, state["best_score"])
             values = _to_numpy(self.model.variables)
             if improved:
                 state["best_score"], state["best_epoch"] = score, epoch
@@ -771,7 +817,7 @@ class Trainer:
                 f"Average of epochs {epochs[0]}-{epochs[-1]}: validation score "
                 f"{score:.2f} (best single epoch {state['best_score']:.2f})."
             )
-            if score > state["best_score"]:
+            if self._improved(score, state["best_score"]):
                 selection["selected"] = (
                     f"average of epochs {', '.join(str(e) for e in epochs)}"
                 )
@@ -786,16 +832,14 @@ class Trainer:
         data, config = recipe.data, recipe.evaluation
         if config["search"] != recipe.validation["search"]:
             self.model.compile(sampler=config["search"])
-        metrics = ["sacrebleu", "chrf"]
-        if data["dataset"] == "multi30k":
-            metrics.insert(0, "multi30k_bleu")
+        metrics = list(recipe.task_data.metrics)
         scores = []
         outputs_dir = os.path.join(self.checkpoint_dir, "outputs")
         os.makedirs(outputs_dir, exist_ok=True)
         splits = [(data["validation_split"], data["max_validation_examples"])]
         splits += [(split, data["max_test_examples"]) for split in data["test_splits"]]
         for split, limit in splits:
-            sources, targets = self._load_split(split, limit)
+            sources, targets = self._load_split(split, limit, scored=True)
             hypotheses = translate(
                 self.model,
                 sources,
@@ -816,12 +860,13 @@ class Trainer:
                     tokenized_references=self._tokenized_references(split, len(targets))
                     if metric == "multi30k_bleu"
                     else None,
+                    sources=sources,
                 )
                 scores.append(
                     {
                         "split": split,
                         "metric": metric,
-                        "value": round(result.score, 2),
+                        "value": round(result.score, 4 if metric in ("token_f1", "compression_ratio") else 2),
                         "signature": result.signature,
                         "examples": len(sources),
                     }

@@ -9,6 +9,13 @@ from keras_s2s.training.evaluation import score_translations
 from keras_s2s.training.evaluation import translate
 
 
+def validation_log_name(metric):
+    """The logs key of a validation metric: `val_bleu`, `val_chrf`, `val_wer`, ..."""
+    if metric in ("multi30k_bleu", "sacrebleu"):
+        return "val_bleu"
+    return f"val_{metric}"
+
+
 class ValidationScore(keras.callbacks.Callback):
     """Translates a validation set at the end of each epoch and logs its score.
 
@@ -22,8 +29,11 @@ class ValidationScore(keras.callbacks.Callback):
             the one wrapped by a `ScheduledSamplingModel`); compiled with
             the search to use.
         sources: list of validation source strings.
-        references: list of raw validation target strings.
-        metric: `"multi30k_bleu"`, `"sacrebleu"` or `"chrf"`.
+        references: list of raw validation target strings (or of lists of
+            acceptable references, for E2E and CMUdict).
+        metric: a metric of `keras_s2s.training.evaluation.METRICS`
+            (`"multi30k_bleu"`, `"sacrebleu"`, `"chrf"`, `"e2e_bleu"`,
+            `"wer"`, `"token_f1"`, ...).
         language: target language (for `"multi30k_bleu"`).
         split: Multi30k split of the references (for `"multi30k_bleu"`).
         tokenized_references: official tokenized references (for
@@ -90,6 +100,7 @@ class ValidationScore(keras.callbacks.Callback):
             language=self.language,
             split=self.split,
             tokenized_references=self.tokenized_references,
+            sources=self.sources,
         )
         self.last_hypotheses = hypotheses
         self.last_seconds = time.perf_counter() - start

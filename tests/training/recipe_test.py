@@ -4,6 +4,7 @@ import os
 import pytest
 
 from keras_s2s.training import Recipe
+from keras_s2s.training.task_data import DATASETS
 from tests.test_case import TestCase
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -152,4 +153,70 @@ class RecipeTest(TestCase):
         for file_name in names:
             recipe = Recipe.from_file(os.path.join(ZOO_DIR, file_name))
             self.assertEqual(recipe.name + ".json", file_name)
-            self.assertEqual(recipe.data["dataset"], "multi30k")
+            self.assertIn(recipe.data["dataset"], DATASETS)
+            # The headline metric is one the data set is scored with.
+            self.assertIn(recipe.evaluation["headline_metric"], recipe.task_data.metrics)
+
+
+class TaskRecipeTest(TestCase):
+    """Recipes for data-to-text, G2P and compression data sets."""
+
+    def test_defaults_come_from_the_data_set(self):
+        expected = {
+            "e2e": ("dev", "e2e_bleu", "data-to-text", ("mr", "en")),
+            "cmudict": ("dev", "wer", "grapheme-to-phoneme", ("graphemes", "arpabet")),
+            "sentence_compression": ("dev", "token_f1", "sentence-compression", ("en", "en")),
+            "multi30k": ("val", "multi30k_bleu", "translation", ("en", "de")),
+        }
+        for dataset, (split, metric, task, languages) in expected.items():
+            data = {"dataset": dataset}
+            if dataset == "multi30k":
+                data.update(source_language="en", target_language="de")
+            recipe = Recipe.from_dict({"name": "x", "data": data})
+            self.assertEqual(recipe.data["validation_split"], split)
+            self.assertEqual(recipe.validation["metric"], metric)
+            self.assertEqual(recipe.task, task)
+            self.assertEqual((recipe.source_language, recipe.target_language), languages)
+
+    def test_wer_is_minimized_and_bleu_maximized(self):
+        g2p = Recipe.from_dict({"name": "g", "data": {"dataset": "cmudict"}})
+        e2e = Recipe.from_dict({"name": "e", "data": {"dataset": "e2e"}})
+        self.assertFalse(g2p.greater_is_better)
+        self.assertTrue(e2e.greater_is_better)
+
+    def test_bad_task_recipes_say_what_is_wrong(self):
+        cases = [
+            ({"dataset": "e2e", "validation_split": "val"}, {}, "data.validation_split"),
+            ({"dataset": "e2e", "source_language": "en"}, {}, "translation data sets"),
+            ({"dataset": "cmudict"}, {"validation": {"metric": "e2e_bleu"}}, "validation.metric"),
+            (
+                {"dataset": "sentence_compression"},
+                {"validation": {"metric": "compression_ratio"}},
+                "does not rank",
+            ),
+            (
+                {"dataset": "cmudict"},
+                {"tokenizer": {"type": "symbol", "source_split": "bytes"}},
+                "tokenizer.source_split",
+            ),
+            (
+                {"dataset": "cmudict"},
+                {"tokenizer": {"type": "symbol", "joint": True}},
+                "separate source and target",
+            ),
+            ({"dataset": "wikipedia"}, {}, "data.dataset"),
+        ]
+        for data, extra, message in cases:
+            with self.subTest(message=message):
+                with pytest.raises(ValueError, match=message):
+                    Recipe.from_dict({"name": "x", "data": data, **extra})
+
+    def test_symbol_tokenizer_keys_do_not_change_sentencepiece_fingerprints(self):
+        # Runs started before symbol tokenizers existed still resume.
+        config = {
+            "name": "x",
+            "data": {"source_language": "en", "target_language": "de"},
+        }
+        recipe = Recipe.from_dict(config)
+        self.assertNotIn("source_split", recipe.tokenizer)
+        self.assertEqual(recipe.fingerprint(), Recipe.from_dict(recipe.get_config()).fingerprint())
