@@ -5,11 +5,14 @@ import json
 from keras_s2s.cli import cli_utils
 from keras_s2s.cli.cli_error import CLIError
 
-DATASETS = ("multi30k",)
-METRICS = ("multi30k_bleu", "sacrebleu", "chrf")
+from keras_s2s.training.evaluation import METRICS
+from keras_s2s.training.task_data import DATASETS
+
+FRACTION_METRICS = ("token_f1", "compression_ratio")
+INPUT_NOUNS = {"e2e": "meaning representations", "cmudict": "words"}
 
 DESCRIPTION = """\
-Translate a data set split with a preset and score the output.
+Generate outputs for a data set split with a preset and score them.
 
 Each score is printed with its protocol (how hypotheses and references were
 prepared) and its sacreBLEU signature, so that it can be compared with
@@ -18,8 +21,12 @@ Moses-tokenized, against the official tokenized references); sacrebleu and chrf
 score detokenized, cased text. A slice (--max-examples) is scored against the
 same slice of the references: its scores are not those of the full split.
 
-The data come from --dataset (Multi30k under --data-dir) or from a pair of
-line-aligned files (--source-file, --reference-file)."""
+The data come from --dataset under --data-dir (default: the data set the
+preset was trained on; multi30k, e2e, cmudict or sentence_compression) or from
+a pair of line-aligned files (--source-file, --reference-file). E2E is scored
+with one output per distinct meaning representation against all its
+references, CMUdict with one pronunciation per distinct word (right if it
+matches any of the word's pronunciations)."""
 
 EXAMPLES = """\
 examples:
@@ -28,6 +35,8 @@ examples:
   keras-s2s evaluate --num-beams 10 --length-penalty 1.0 --output-file hyps.de
   keras-s2s evaluate --source-file test.en --reference-file test.de --metric chrf
   keras-s2s evaluate --json > scores.json
+  keras-s2s evaluate --preset e2e_nlg_lstm_luong_copy --split dev
+  keras-s2s evaluate --preset cmudict_g2p_lstm_luong --metric wer --metric per
 """
 
 
@@ -35,16 +44,17 @@ def add_parser(subparsers, parents):
     parser = subparsers.add_parser(
         "evaluate",
         parents=parents,
-        help="score a preset on a data set split (BLEU, chrF, with signatures)",
+        help="score a preset on a data set split (BLEU, chrF, WER, F1, ...)",
         description=DESCRIPTION,
         epilog=EXAMPLES,
     )
     cli_utils.add_preset_argument(parser)
     data = parser.add_argument_group("data")
-    data.add_argument("--dataset", choices=DATASETS, default="multi30k",
-                      help="the data set (default: multi30k)")
-    data.add_argument("--split", default="test_2016_flickr",
-                      help="the split: val or test_2016_flickr (default), or train")
+    data.add_argument("--dataset", choices=DATASETS, default=None,
+                      help="the data set (default: the preset's, else multi30k)")
+    data.add_argument("--split", default=None,
+                      help="the split (default: test_2016_flickr for multi30k, "
+                      "dev for e2e, cmudict and sentence_compression)")
     data.add_argument("--source-language", default=None, metavar="LANG",
                       help="default: the preset's source language")
     data.add_argument("--target-language", default=None, metavar="LANG",
@@ -58,8 +68,11 @@ def add_parser(subparsers, parents):
                       metavar="N", help="score the first N sentences only")
     cli_utils.add_data_dir_argument(data)
     parser.add_argument("--metric", choices=METRICS, action="append", default=None,
-                        help="a metric to report (repeatable; default: all that "
-                        "apply: multi30k_bleu on Multi30k, sacrebleu, chrf)")
+                        help="a metric to report (repeatable; default: the data "
+                        "set's: multi30k_bleu, sacrebleu, chrf on Multi30k; "
+                        "e2e_bleu, rouge_l, slot_coverage on E2E; wer, per on "
+                        "CMUdict; token_f1, compression_ratio, rouge_l on "
+                        "sentence compression; sacrebleu, chrf on files)")
     parser.add_argument("-o", "--output-file", default=None, metavar="PATH",
                         help="also write the hypotheses to PATH")
     parser.add_argument("--json", action="store_true",
@@ -87,11 +100,16 @@ def _load_data(args, info):
         if args.max_examples is not None:
             sources, references = sources[: args.max_examples], references[: args.max_examples]
         return sources, references, None, f"'{args.source_file}'", total
+    dataset = args.dataset or info.get("dataset") or "multi30k"
+    if dataset != "multi30k":
+        return _load_task_data(args, dataset)
     from keras_s2s.datasets import load_multi30k
     from keras_s2s.datasets import load_multi30k_references
     from keras_s2s.datasets.multi30k import MULTI30K_REFERENCE_SPLITS
     from keras_s2s.datasets.multi30k import MULTI30K_SPLITS
 
+    if args.split is None:
+        args.split = "test_2016_flickr"
     source = args.source_language or info.get("source_language")
     target = args.target_language or info.get("target_language")
     if not source or not target:
@@ -122,13 +140,46 @@ def _load_data(args, info):
     return sources, references, tokenized, description, total
 
 
-def _metrics(args, tokenized):
+def _load_task_data(args, dataset):
+    """A data-to-text, G2P or compression split, grouped for scoring."""
+    from keras_s2s.training.task_data import TASK_DATA
+
+    task_data = TASK_DATA[dataset]()
+    if args.source_language or args.target_language:
+        raise CLIError(
+            f"--source-language and --target-language apply to multi30k, not {dataset}."
+        )
+    if args.split is None:
+        args.split = task_data.default_splits[1]
+    if args.split not in task_data.splits:
+        raise CLIError(
+            f"unknown {dataset} split '{args.split}'; expected one of "
+            f"{', '.join(task_data.splits)}."
+        )
+    try:
+        sources, references = task_data.scored_set(args.split, data_dir=args.data_dir)
+    except FileNotFoundError as error:
+        raise CLIError(f"{error} Set --data-dir or KERAS_S2S_DATA_DIR.")
+    total = len(sources)
+    if args.max_examples is not None:
+        sources, references = sources[: args.max_examples], references[: args.max_examples]
+    return sources, references, None, f"{dataset} {args.split}", total
+
+
+def _metrics(args, tokenized, info):
+    from keras_s2s.training.task_data import TASK_DATA
+
     from_dataset = args.source_file is None
-    metrics = args.metric or (
-        ["multi30k_bleu", "sacrebleu", "chrf"]
-        if from_dataset and tokenized is not None
-        else ["sacrebleu", "chrf"]
-    )
+    dataset = args.dataset or info.get("dataset") or "multi30k"
+    if not from_dataset:
+        default = ["sacrebleu", "chrf"]
+    elif dataset == "multi30k":
+        default = (
+            ["multi30k_bleu", "sacrebleu", "chrf"] if tokenized is not None else ["sacrebleu", "chrf"]
+        )
+    else:
+        default = list(TASK_DATA[dataset].metrics)
+    metrics = args.metric or default
     if "multi30k_bleu" in metrics and tokenized is None:
         raise CLIError(
             "multi30k_bleu needs the official tokenized Multi30k references: use "
@@ -145,7 +196,7 @@ def run(args):
     name, path, info = cli_utils.open_preset(args.preset)
     sampler, _ = cli_utils.build_sampler(args, info.get("evaluation_search"))
     sources, references, tokenized, description, total = _load_data(args, info)
-    metrics = _metrics(args, tokenized)
+    metrics = _metrics(args, tokenized, info)
     model = cli_utils.load_model(path)
     sampler = cli_utils.compile_search(model, args, sampler)
     hypotheses = cli_utils.translate_all(
@@ -168,11 +219,12 @@ def run(args):
             language=language,
             split=args.split,
             tokenized_references=tokenized,
+            sources=sources,
         )
         scores.append(
             {
                 "metric": metric,
-                "score": round(result.score, 2),
+                "score": round(result.score, 4 if metric in FRACTION_METRICS else 2),
                 "signature": result.signature,
                 "protocol": METRIC_DESCRIPTIONS[metric],
             }
@@ -195,9 +247,11 @@ def run(args):
         return 0
     print(f"preset:   {name}")
     slice_note = "" if len(sources) == total else f" (a slice: first {len(sources)} of {total})"
-    print(f"data:     {description}, {len(sources)} sentences{slice_note}")
+    noun = INPUT_NOUNS.get(description.split()[0], "sentences")
+    print(f"data:     {description}, {len(sources)} {noun}{slice_note}")
     print(f"search:   {search}, max_length={max_length}")
     for score in scores:
-        print(f"{score['metric']:<14} {score['score']:6.2f}  {score['signature']}")
+        value = f"{score['score']:.4f}" if score["metric"] in FRACTION_METRICS else f"{score['score']:6.2f}"
+        print(f"{score['metric']:<14} {value}  {score['signature']}")
         print(f"{'':<14} protocol: {score['protocol']}")
     return 0
