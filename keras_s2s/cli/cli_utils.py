@@ -54,23 +54,24 @@ def positive_int(text):
     return value
 
 
-def non_negative_float(text):
-    """argparse type: a finite number >= 0."""
+def _finite_float(text, rule, accept):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a finite number {rule}, got {text!r}")
+    if not math.isfinite(value) or not accept(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number {rule}, got {text!r}")
     return value
+
+
+def non_negative_float(text):
+    """argparse type: a finite number >= 0."""
+    return _finite_float(text, ">= 0", lambda value: value >= 0)
 
 
 def positive_float(text):
     """argparse type: a finite number > 0."""
-    value = non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+    return _finite_float(text, "> 0", lambda value: value > 0)
 
 
 def probability(text):

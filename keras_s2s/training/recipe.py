@@ -164,15 +164,22 @@ class Recipe:
     Args:
         name: str, the preset name (`[a-z0-9_]+`), e.g.
             `"multi30k_en_de_gru_bahdanau"`.
-        data: `dataset` (`"multi30k"`), `source_language`,
-            `target_language`, `train_split`, `validation_split`,
-            `test_splits` (list), and `max_train_examples`,
-            `max_validation_examples`, `max_test_examples` (first N pairs of
+        data: `dataset` (`"multi30k"`, `"e2e"`, `"cmudict"` or
+            `"sentence_compression"`), `source_language` and
+            `target_language` (Multi30k only), `train_split`,
+            `validation_split`, `test_splits` (list; default: the data set's
+            own, Multi30k `train`/`val`/`[test_2016_flickr]`, the others
+            `train`/`dev`/`[]`), and `max_train_examples`,
+            `max_validation_examples`, `max_test_examples` (first N of
             each split; None for all).
-        tokenizer: `type` (`"sentencepiece"`), `vocabulary_size` (int, or
+        tokenizer: `type` `"sentencepiece"`: `vocabulary_size` (int, or
             `{"source": int, "target": int}` when `joint` is False),
             `joint` (one vocabulary trained on both sides), `model_type`
-            (`"unigram"` or `"bpe"`), `character_coverage`.
+            (`"unigram"` or `"bpe"`), `character_coverage`. `type`
+            `"symbol"` (graphemes and phonemes): separate vocabularies of
+            the symbols seen in training, `source_split` / `target_split`
+            (`"characters"` or `"whitespace"`), `normalize_case` (None,
+            `"upper"`, `"lower"`), `min_frequency`.
         model: keyword arguments of `keras_s2s.models.Seq2SeqBackbone`
             except the vocabulary sizes (taken from the tokenizer).
         preprocessor: `encoder_sequence_length`, `decoder_sequence_length`
@@ -196,8 +203,11 @@ class Recipe:
         scheduled_sampling: None, or `{"max_probability", "start_epoch",
             "ramp_epochs"}`; see `ScheduledSamplingModel` and
             `scheduled_sampling_probability`.
-        validation: `metric` (`"multi30k_bleu"`: the Multi30k literature
-            protocol; `"sacrebleu"`: cased detokenized BLEU; `"chrf"`),
+        validation: `metric` (default: the data set's first; Multi30k:
+            `"multi30k_bleu"`, the literature protocol, `"sacrebleu"`,
+            `"chrf"`; E2E: `"e2e_bleu"`, `"rouge_l"`, `"slot_coverage"`;
+            CMUdict: `"wer"`, `"per"`, lower is better; compression:
+            `"token_f1"`, `"rouge_l"`),
             `search` (a sampler name or config), `batch_size`,
             `max_length` (None: the decoder sequence length).
         evaluation: the final scoring of the selected model on the
@@ -206,8 +216,9 @@ class Recipe:
             `headline_split` (the score `list_presets()` shows; default the
             validation metric on the first test split).
         description: str, one line for the model card.
-        task: str, recorded in the preset metadata. Defaults to
-            `"translation"`.
+        task: str, recorded in the preset metadata. Defaults to the data
+            set's (`"translation"`, `"data-to-text"`,
+            `"grapheme-to-phoneme"`, `"sentence-compression"`).
         seed: int, seeds weight initialization, dropout and the shuffling
             (epoch `e` visits the pairs in a permutation seeded with
             `seed + e - 1`).

@@ -126,7 +126,7 @@ CASES = {
     "negative_length_penalty": (
         lambda c: (["translate", "--preset", c.preset_dir, "--length-penalty", "-1",
                     "a"], None),
-        UserError(r"--length-penalty: expected a number >= 0, got '-1'", exit_code=2),
+        UserError(r"--length-penalty: expected a finite number >= 0, got '-1'", exit_code=2),
     ),
     "top_p_above_one": (
         lambda c: (["translate", "--preset", c.preset_dir, "--top-p", "1.5", "a"], None),

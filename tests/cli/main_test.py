@@ -80,7 +80,8 @@ class MainTest(CLITestCase):
             (["nosuch"], r"^keras-s2s: error: argument COMMAND: invalid choice: 'nosuch'"),
             (["translate", "--batch-size", "-1", "a"], r"--batch-size: expected an integer >= 1, got '-1'"),
             (["translate", "--max-length", "1", "a"], r"--max-length: expected an integer >= 2"),
-            (["translate", "--temperature", "0", "a"], r"--temperature: expected a number > 0"),
+            (["translate", "--temperature", "0", "a"], r"--temperature: expected a finite number > 0"),
+            (["translate", "--temperature", "inf", "a"], r"--temperature: expected a finite number > 0, got .inf."),
             (["plot-attention", "--figsize", "4", "a"], r"plot-attention: error: "),
             (["serve", "x", "--port", "70000"], r"--port: expected a port in 0..65535"),
         ]

@@ -54,7 +54,7 @@ class PlotAttentionCommandTest(CLITestCase):
             ([TEXT, "--cmap", "nocolors", "-o", os.path.join(self.tmp_dir, "a.png")], r"unknown colormap 'nocolors'"),
             (["  ", "-o", os.path.join(self.tmp_dir, "a.png")], r"the sentence is empty"),
             ([TEXT, "--dpi", "0"], r"--dpi: expected an integer >= 1"),
-            ([TEXT, "--figsize", "4", "-3"], r"--figsize: expected a number >= 0"),
+            ([TEXT, "--figsize", "4", "-3"], r"--figsize: expected a finite number > 0"),
         ]
         for args, pattern in cases:
             with self.subTest(args=args):
