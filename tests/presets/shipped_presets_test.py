@@ -5,6 +5,7 @@ shipped; every backend must reproduce them exactly (the same weights give
 the same tokens under TensorFlow, JAX and PyTorch).
 """
 
+import json
 import os
 
 import pytest
@@ -16,8 +17,9 @@ from tests.test_case import TestCase
 
 MAX_PRESET_BYTES = 25 * 10**6
 
-# preset name -> ({source: greedy output}, greedy Multi30k-protocol BLEU of the
-# first 64 validation sentences).
+# preset name -> ({source: greedy output}, greedy score of the first 64
+# validation inputs with the recipe's validation metric: Multi30k-protocol
+# BLEU, E2E multi-reference BLEU, WER or token F1).
 EXPECTED = {
     "multi30k_en_de_gru_bahdanau": (
         {
@@ -64,25 +66,30 @@ def test_known_sentences_translate_as_recorded(name):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_validation_slice_score_as_recorded(name, monkeypatch):
+    """Greedy score of the first 64 validation inputs, with the recipe's metric."""
     if name not in presets.preset_names():
         pytest.skip(f"{name} is not shipped")
     if not os.path.isdir(SHARED_DATA_DIR):
         pytest.skip(f"Data directory not found: {SHARED_DATA_DIR}")
     monkeypatch.setenv("KERAS_S2S_DATA_DIR", SHARED_DATA_DIR)
-    from keras_s2s.datasets import load_multi30k
-    from keras_s2s.datasets import load_multi30k_references
     from keras_s2s.training.evaluation import score_translations
+    from keras_s2s.training.recipe import Recipe
 
     model = Seq2SeqLM.from_preset(name)
     model.compile(sampler="greedy")
-    metadata = presets.list_presets()
-    entry = next(e for e in metadata if e["name"] == name)
-    source_language, target_language = entry["languages"].split("-")
-    sources, targets = load_multi30k("val", source_language, target_language)
-    references = load_multi30k_references("val", target_language)
-    hypotheses = model.generate(sources[:64], max_length=64)
+    with open(os.path.join(presets.resolve_preset(name), "metadata.json"), encoding="utf-8") as file:
+        recipe = Recipe.from_dict(json.load(file)["keras_s2s"]["recipe"])
+    split, metric = recipe.data["validation_split"], recipe.validation["metric"]
+    sources, references = recipe.task_data.scored_set(split)
+    sources, references = sources[:64], references[:64]
+    tokenized = None
+    if metric == "multi30k_bleu":
+        from keras_s2s.datasets import load_multi30k_references
+
+        tokenized = load_multi30k_references(split, recipe.target_language)[:64]
+    hypotheses = model.generate(sources, max_length=recipe.preprocessor["decoder_sequence_length"])
     score = score_translations(
-        hypotheses, targets[:64], "multi30k_bleu", language=target_language,
-        split="val", tokenized_references=references[:64],
+        hypotheses, references, metric, language=recipe.target_language,
+        split=split, tokenized_references=tokenized, sources=sources,
     ).score
-    assert score == pytest.approx(EXPECTED[name][1], abs=0.01)
+    assert score == pytest.approx(EXPECTED[name][1], abs=1e-4 if metric == "token_f1" else 0.01)
