@@ -14,6 +14,7 @@ from keras_s2s.metrics import g2p_error_rates
 from keras_s2s.metrics import slot_value_coverage
 from keras_s2s.models import Seq2SeqLM
 from keras_s2s.training import Trainer
+from tests.cli.cli_test_utils import run_main
 from tests.test_case import TestCase
 
 DATA_DIR = os.path.abspath(
@@ -111,6 +112,15 @@ class G2PTrainerTest(TestCase):
         with open(os.path.join(self.root, "tiny_g2p", "metadata.json"), encoding="utf-8") as file:
             metadata = json.load(file)["keras_s2s"]
         self.assertEqual(metadata["task"], "grapheme-to-phoneme")
+        # The command line takes a word per line, like generate().
+        status, stdout, _ = run_main(
+            ["generate", "--preset", os.path.join(self.root, "tiny_g2p"), "--sampler",
+             "greedy", "-q"],
+            stdin="cat\nDOG\n",
+        )
+        self.assertEqual(status, 0)
+        model.compile(sampler="greedy")
+        self.assertEqual(stdout.splitlines(), model.generate(["cat", "DOG"]))
         self.assertEqual(
             (metadata["source_language"], metadata["target_language"]), ("graphemes", "arpabet")
         )
@@ -134,5 +144,13 @@ class E2ETrainerTest(TestCase):
             )
             model = Seq2SeqLM.from_preset(os.path.join(root, "tiny_e2e"))
             self.assertTrue(model.backbone.copy_attention)
+            status, stdout, _ = run_main(
+                ["evaluate", "--preset", os.path.join(root, "tiny_e2e"), "--max-examples",
+                 "8", "--json", "--data-dir", DATA_DIR],
+            )
+            self.assertEqual(status, 0)
+            measured = {s["metric"]: s["score"] for s in json.loads(stdout)["scores"]}
+            # The preset's recorded search (greedy here) gives the same scores.
+            self.assertEqual(measured, scores)
         finally:
             shutil.rmtree(root, ignore_errors=True)
