@@ -32,6 +32,23 @@ EXPECTED = {
         },
         34.26,
     ),
+    "e2e_nlg_lstm_luong_copy": (
+        {
+            "name[The Eagle], eatType[coffee shop], food[French], priceRange[moderate], "
+            "customer rating[3 out of 5], area[riverside], familyFriendly[yes], "
+            "near[Burger King]":
+                "The Eagle is a coffee shop that serves French food. It is located in the "
+                "riverside area near Burger King. It is kid friendly and has a moderate "
+                "price range.",
+            "name[Blue Spice], eatType[pub], area[city centre]":
+                "Blue Spice is a pub in the city centre.",
+            "name[Zizzi], eatType[restaurant], food[Italian], priceRange[cheap], "
+            "near[The Rice Boat]":
+                "Zizzi is a restaurant that serves Italian food. It is located near The "
+                "Rice Boat and has a cheap price range.",
+        },
+        70.63,
+    ),
     "sentence_compression_lstm_luong_copy": (
         {
             "The Gilmer City Council plans to consider canceling its council election, "
