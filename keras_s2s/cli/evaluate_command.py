@@ -36,7 +36,7 @@ examples:
   keras-s2s evaluate --source-file test.en --reference-file test.de --metric chrf
   keras-s2s evaluate --json > scores.json
   keras-s2s evaluate --preset e2e_nlg_lstm_luong_copy --split dev
-  keras-s2s evaluate --preset cmudict_g2p_lstm_luong --metric wer --metric per
+  keras-s2s evaluate --preset ./my_g2p_preset --metric wer --metric per
 """
 
 
