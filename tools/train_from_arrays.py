@@ -74,8 +74,10 @@ def prepare(args):
     )
     tokenizer = trainer._tokenizers(sources, targets)["tokenizer"]
     split = recipe.data["validation_split"]
+    # The scored set: one source per output (E2E groups the references of
+    # each meaning representation); Multi30k's is its plain pairs.
     val_sources, val_targets = trainer._load_split(
-        split, recipe.data["max_validation_examples"]
+        split, recipe.data["max_validation_examples"], scored=True
     )
     tokenized = trainer._tokenized_references(split, len(val_sources))
 
