@@ -127,3 +127,19 @@ def test_validation_slice_score_as_recorded(name, monkeypatch):
         split=split, tokenized_references=tokenized, sources=sources,
     ).score
     assert score == pytest.approx(EXPECTED[name][1], abs=1e-4 if metric == "token_f1" else 0.01)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_command_line_generates_the_recorded_outputs(name):
+    """`keras-s2s generate --preset NAME` takes the task's input (a sentence, an MR)."""
+    if name not in presets.preset_names():
+        pytest.skip(f"{name} is not shipped")
+    from tests.cli.cli_test_utils import run_main
+
+    examples, _ = EXPECTED[name]
+    sources = list(examples)[:2]
+    status, stdout, stderr = run_main(
+        ["generate", "--preset", name, "--sampler", "greedy", "-q", *sources]
+    )
+    assert status == 0, stderr
+    assert stdout.splitlines() == [examples[s] for s in sources]
