@@ -26,11 +26,12 @@ SPLITS = {
     "cmudict": ("dev",),
     "sentence_compression": ("dev",),
 }
-FRACTION_METRICS = ("token_f1", "compression_ratio")
 
 
 def _format(metric, value):
-    return f"{value:.4f}" if metric in FRACTION_METRICS else f"{value:.2f}"
+    from keras_s2s.training.evaluation import score_digits
+
+    return f"{value:.{score_digits(metric)}f}"
 
 
 def recorded_rows(name, info):

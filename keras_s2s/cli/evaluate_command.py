@@ -8,7 +8,6 @@ from keras_s2s.cli.cli_error import CLIError
 from keras_s2s.training.evaluation import METRICS
 from keras_s2s.training.task_data import DATASETS
 
-FRACTION_METRICS = ("token_f1", "compression_ratio")
 INPUT_NOUNS = {"e2e": "meaning representations", "cmudict": "words"}
 
 DESCRIPTION = """\
@@ -173,12 +172,13 @@ def _metrics(args, tokenized, info):
     dataset = args.dataset or info.get("dataset") or "multi30k"
     if not from_dataset:
         default = ["sacrebleu", "chrf"]
-    elif dataset == "multi30k":
-        default = (
-            ["multi30k_bleu", "sacrebleu", "chrf"] if tokenized is not None else ["sacrebleu", "chrf"]
-        )
     else:
-        default = list(TASK_DATA[dataset].metrics)
+        # multi30k_bleu needs the official tokenized references (val, test).
+        default = [
+            metric
+            for metric in TASK_DATA[dataset].metrics
+            if metric != "multi30k_bleu" or tokenized is not None
+        ]
     metrics = args.metric or default
     if "multi30k_bleu" in metrics and tokenized is None:
         raise CLIError(
@@ -190,6 +190,7 @@ def _metrics(args, tokenized, info):
 
 def run(args):
     from keras_s2s.training.evaluation import METRIC_DESCRIPTIONS
+    from keras_s2s.training.evaluation import score_digits
     from keras_s2s.training.evaluation import score_translations
 
     cli_utils.check_output_path(args.output_file)
@@ -224,7 +225,7 @@ def run(args):
         scores.append(
             {
                 "metric": metric,
-                "score": round(result.score, 4 if metric in FRACTION_METRICS else 2),
+                "score": round(result.score, score_digits(metric)),
                 "signature": result.signature,
                 "protocol": METRIC_DESCRIPTIONS[metric],
             }
@@ -251,7 +252,7 @@ def run(args):
     print(f"data:     {description}, {len(sources)} {noun}{slice_note}")
     print(f"search:   {search}, max_length={max_length}")
     for score in scores:
-        value = f"{score['score']:.4f}" if score["metric"] in FRACTION_METRICS else f"{score['score']:6.2f}"
+        value = f"{score['score']:6.{score_digits(score['metric'])}f}"
         print(f"{score['metric']:<14} {value}  {score['signature']}")
         print(f"{'':<14} protocol: {score['protocol']}")
     return 0

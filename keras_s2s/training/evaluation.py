@@ -28,6 +28,13 @@ LOWER_IS_BETTER = frozenset({"wer", "per"})
 # Metrics that are reported but do not rank outputs (a ratio).
 NOT_A_QUALITY = frozenset({"compression_ratio"})
 METRICS = tuple(METRIC_DESCRIPTIONS)
+# Metrics on a 0-1 scale: recorded and printed with 4 decimals (others 2).
+FRACTION_METRICS = frozenset({"token_f1", "compression_ratio"})
+
+
+def score_digits(metric):
+    """Decimals a score of `metric` is recorded and printed with."""
+    return 4 if metric in FRACTION_METRICS else 2
 
 
 def translate(model, sources, batch_size=128, max_length=None, sampler=None):

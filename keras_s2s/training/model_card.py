@@ -5,6 +5,7 @@ import os
 import platform
 
 from keras_s2s.training.evaluation import METRIC_DESCRIPTIONS
+from keras_s2s.training.evaluation import score_digits
 
 METRIC_NAMES = {
     "multi30k_bleu": "BLEU (Multi30k protocol)",
@@ -21,8 +22,7 @@ METRIC_NAMES = {
 
 
 def _format_value(score):
-    digits = 4 if score["metric"] in ("token_f1", "compression_ratio") else 2
-    return f"{score['value']:.{digits}f}"
+    return f"{score['value']:.{score_digits(score['metric'])}f}"
 
 
 def _format_tokenizer(tokenizer, vocabulary_size):

@@ -14,6 +14,7 @@ from keras_s2s.training.checkpoint_manager import CheckpointManager
 from keras_s2s.training.distribution import check_distribution
 from keras_s2s.training.distribution import distribution_scope
 from keras_s2s.training.distribution import prepare_distributed_dataset
+from keras_s2s.training.evaluation import score_digits
 from keras_s2s.training.evaluation import score_translations
 from keras_s2s.training.evaluation import translate
 from keras_s2s.training.model_card import describe_hardware
@@ -417,6 +418,7 @@ class Trainer:
         """Character / symbol vocabularies, computed once and kept with the run."""
         from keras_s2s.tokenizers import SymbolTokenizer
         from keras_s2s.tokenizers import compute_symbol_vocabulary
+        from keras_s2s.tokenizers.symbol_tokenizer import normalize_case
 
         config = self.recipe.tokenizer
         directory = os.path.join(self.checkpoint_dir, TOKENIZER_DIR)
@@ -429,8 +431,7 @@ class Trainer:
                     vocabulary = file.read().split("\n")[:-1]
             else:
                 case = config["normalize_case"]
-                if case is not None:
-                    texts = [t.upper() if case == "upper" else t.lower() for t in texts]
+                texts = [normalize_case(text, case) for text in texts]
                 vocabulary = compute_symbol_vocabulary(
                     texts, split=split, min_frequency=config["min_frequency"]
                 )
@@ -866,7 +867,7 @@ class Trainer:
                     {
                         "split": split,
                         "metric": metric,
-                        "value": round(result.score, 4 if metric in ("token_f1", "compression_ratio") else 2),
+                        "value": round(result.score, score_digits(metric)),
                         "signature": result.signature,
                         "examples": len(sources),
                     }
