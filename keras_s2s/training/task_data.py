@@ -6,6 +6,10 @@ of one meaning representation, CMUdict the pronunciations of one word) and
 which metrics score it.
 """
 
+from keras_s2s.datasets import cmudict
+from keras_s2s.datasets import e2e
+from keras_s2s.datasets import multi30k
+from keras_s2s.datasets import sentence_compression
 from keras_s2s.datasets.data_files import check_choice
 
 
@@ -21,6 +25,11 @@ class TaskData:
         metrics: the metrics the final evaluation reports, headline first.
         needs_languages: whether `data.source_language` / `target_language`
             choose the direction (Multi30k).
+        load_pairs: `(split, data_dir=) -> (sources, targets)`, one pair
+            per training example.
+        load_scored: `(split, data_dir=) -> (sources, references)` with
+            the references grouped per source, or None when the scored set
+            is the plain pairs.
     """
 
     name = None
@@ -31,6 +40,8 @@ class TaskData:
     needs_languages = False
     source_language = None
     target_language = None
+    load_pairs = None
+    load_scored = None
 
     def __init__(self, data_config=None):
         self.data_config = dict(data_config or {})
@@ -54,14 +65,16 @@ class TaskData:
 
     def training_pairs(self, split, data_dir=None):
         """`(sources, targets)`: one pair per training example."""
-        raise NotImplementedError
+        return self.load_pairs(split, data_dir=data_dir)
 
     def scored_set(self, split, data_dir=None):
         """`(sources, references)`: one source per output to score.
 
         `references[i]` is a string or a list of acceptable strings.
         """
-        return self.training_pairs(split, data_dir=data_dir)
+        if self.load_scored is None:
+            return self.training_pairs(split, data_dir=data_dir)
+        return self.load_scored(split, data_dir=data_dir)
 
 
 class Multi30kData(TaskData):
@@ -69,22 +82,16 @@ class Multi30kData(TaskData):
 
     name = "multi30k"
     task = "translation"
+    splits = multi30k.MULTI30K_SPLITS
     default_splits = ("train", "val", ["test_2016_flickr"])
     metrics = ("multi30k_bleu", "sacrebleu", "chrf")
     needs_languages = True
 
-    @property
-    def splits(self):
-        from keras_s2s.datasets.multi30k import MULTI30K_SPLITS
-
-        return MULTI30K_SPLITS
-
     def check(self):
-        from keras_s2s.datasets.multi30k import MULTI30K_LANGUAGES
-
         data = self.data_config
-        check_choice("data.source_language", data["source_language"], MULTI30K_LANGUAGES)
-        check_choice("data.target_language", data["target_language"], MULTI30K_LANGUAGES)
+        languages = multi30k.MULTI30K_LANGUAGES
+        check_choice("data.source_language", data["source_language"], languages)
+        check_choice("data.target_language", data["target_language"], languages)
         if data["source_language"] == data["target_language"]:
             raise ValueError(
                 "Expected data.source_language and data.target_language to "
@@ -96,10 +103,8 @@ class Multi30kData(TaskData):
         return self.data_config["source_language"], self.data_config["target_language"]
 
     def training_pairs(self, split, data_dir=None):
-        from keras_s2s.datasets import load_multi30k
-
         source, target = self.languages()
-        return load_multi30k(split, source, target, data_dir=data_dir)
+        return multi30k.load_multi30k(split, source, target, data_dir=data_dir)
 
 
 class E2EData(TaskData):
@@ -111,26 +116,13 @@ class E2EData(TaskData):
 
     name = "e2e"
     task = "data-to-text"
+    splits = e2e.E2E_SPLITS
     default_splits = ("train", "dev", [])
     metrics = ("e2e_bleu", "rouge_l", "slot_coverage")
     source_language = "mr"
     target_language = "en"
-
-    @property
-    def splits(self):
-        from keras_s2s.datasets.e2e import E2E_SPLITS
-
-        return E2E_SPLITS
-
-    def training_pairs(self, split, data_dir=None):
-        from keras_s2s.datasets import load_e2e
-
-        return load_e2e(split, data_dir=data_dir)
-
-    def scored_set(self, split, data_dir=None):
-        from keras_s2s.datasets import load_e2e_references
-
-        return load_e2e_references(split, data_dir=data_dir)
+    load_pairs = staticmethod(e2e.load_e2e)
+    load_scored = staticmethod(e2e.load_e2e_references)
 
 
 class CMUdictData(TaskData):
@@ -142,26 +134,13 @@ class CMUdictData(TaskData):
 
     name = "cmudict"
     task = "grapheme-to-phoneme"
+    splits = cmudict.CMUDICT_SPLITS
     default_splits = ("train", "dev", [])
     metrics = ("wer", "per")
     source_language = "graphemes"
     target_language = "arpabet"
-
-    @property
-    def splits(self):
-        from keras_s2s.datasets.cmudict import CMUDICT_SPLITS
-
-        return CMUDICT_SPLITS
-
-    def training_pairs(self, split, data_dir=None):
-        from keras_s2s.datasets import load_cmudict
-
-        return load_cmudict(split, data_dir=data_dir)
-
-    def scored_set(self, split, data_dir=None):
-        from keras_s2s.datasets import load_cmudict_references
-
-        return load_cmudict_references(split, data_dir=data_dir)
+    load_pairs = staticmethod(cmudict.load_cmudict)
+    load_scored = staticmethod(cmudict.load_cmudict_references)
 
 
 class SentenceCompressionData(TaskData):
@@ -169,21 +148,12 @@ class SentenceCompressionData(TaskData):
 
     name = "sentence_compression"
     task = "sentence-compression"
+    splits = sentence_compression.SENTENCE_COMPRESSION_SPLITS
     default_splits = ("train", "dev", [])
     metrics = ("token_f1", "compression_ratio", "rouge_l")
     source_language = "en"
     target_language = "en"
-
-    @property
-    def splits(self):
-        from keras_s2s.datasets.sentence_compression import SENTENCE_COMPRESSION_SPLITS
-
-        return SENTENCE_COMPRESSION_SPLITS
-
-    def training_pairs(self, split, data_dir=None):
-        from keras_s2s.datasets import load_sentence_compression
-
-        return load_sentence_compression(split, data_dir=data_dir)
+    load_pairs = staticmethod(sentence_compression.load_sentence_compression)
 
 
 TASK_DATA = {
