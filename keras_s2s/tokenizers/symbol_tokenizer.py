@@ -21,6 +21,15 @@ VOCAB_FILENAME = "vocabulary.txt"
 _SPLITS = ("characters", "whitespace")
 
 
+def normalize_case(text, case):
+    """`text` in upper case, lower case, or unchanged (`case` None)."""
+    if case == "upper":
+        return text.upper()
+    if case == "lower":
+        return text.lower()
+    return text
+
+
 @keras.saving.register_keras_serializable(package="keras_s2s")
 class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
     """Maps each character, or each space-separated symbol, to an id.
@@ -208,10 +217,7 @@ class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
         return "" if self.split == "characters" else " "
 
     def _split_python(self, text):
-        if self.normalize_case == "upper":
-            text = text.upper()
-        elif self.normalize_case == "lower":
-            text = text.lower()
+        text = normalize_case(text, self.normalize_case)
         return list(text) if self.split == "characters" else text.split()
 
     def _tokenize_python(self, inputs):
