@@ -194,7 +194,7 @@ def make_array_trainer_class():
                     },
                     (SPECIAL["end"],),
                 )
-                ids = np.asarray(output["decoder_token_ids"])[:count]
+                ids = keras.ops.convert_to_numpy(output["decoder_token_ids"])[:count]
                 for row in ids:
                     tokens = []
                     for token in row[1:]:
