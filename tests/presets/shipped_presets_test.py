@@ -19,7 +19,7 @@ MAX_PRESET_BYTES = 25 * 10**6
 
 # preset name -> ({source: greedy output}, greedy score of the first 64
 # validation inputs with the recipe's validation metric: Multi30k-protocol
-# BLEU, E2E multi-reference BLEU, WER or token F1).
+# BLEU or sacreBLEU, E2E multi-reference BLEU, WER or token F1).
 EXPECTED = {
     "multi30k_en_de_gru_bahdanau": (
         {
@@ -31,6 +31,17 @@ EXPECTED = {
                 "Leute gehen eine belebte städtische Straße entlang.",
         },
         34.26,
+    ),
+    "multi30k_de_en_lstm_luong": (
+        {
+            "Ein Mann fährt Fahrrad.": "A man is riding a bike.",
+            "Zwei Hunde spielen im Schnee.": "Two dogs are playing in the snow.",
+            "Ein kleines Mädchen in einem rosa Kleid isst ein Eis.":
+                "A little girl in a pink dress eating an ice cream.",
+            "Leute gehen eine belebte Straße in der Stadt entlang.":
+                "People are walking in a city street.",
+        },
+        37.31,
     ),
     "e2e_nlg_lstm_luong_copy": (
         {
