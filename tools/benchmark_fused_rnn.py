@@ -60,29 +60,35 @@ class _VFCounter:
             setattr(self.vf, name, counted)
 
 
-def make_step(layer):
-    """Returns `step(x, cotangent) -> (outputs, [dx, dw...])` and a kernel probe."""
+def make_step(layer, states=None):
+    """Returns `step(x, cotangent) -> (outputs, [dx, dstates..., dw...])` and a kernel probe.
+
+    With `states` (a list of tensors), the layer starts from them, and their
+    gradients follow the input's.
+    """
     backend = keras.backend.backend()
     variables = layer.trainable_variables
+    states = list(states or [])
+    kwargs = lambda initial: {"initial_state": list(initial)} if initial else {}  # noqa: E731
     if backend == "jax":
         import jax
         import jax.numpy as jnp
 
         frozen = [v.value for v in layer.non_trainable_variables]
 
-        def loss(weights, x, cotangent):
-            outputs, _ = layer.stateless_call(weights, frozen, x)
+        def loss(weights, x, initial, cotangent):
+            outputs, _ = layer.stateless_call(weights, frozen, x, **kwargs(initial))
             return jnp.sum(outputs * cotangent), outputs
 
-        compiled = jax.jit(jax.value_and_grad(loss, argnums=(0, 1), has_aux=True))
+        compiled = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True))
         weights = [v.value for v in variables]
 
         def step(x, cotangent):
-            (_, outputs), (dw, dx) = compiled(weights, x, cotangent)
-            return outputs, [dx] + list(dw)
+            (_, outputs), (dw, dx, dstates) = compiled(weights, x, states, cotangent)
+            return outputs, [dx] + list(dstates) + list(dw)
 
         def probe(x, cotangent):
-            text = compiled.lower(weights, x, cotangent).compile().as_text()
+            text = compiled.lower(weights, x, states, cotangent).compile().as_text()
             return "cudnn" in text.lower() and "rnn" in text.lower()
 
         return step, probe
@@ -91,11 +97,13 @@ def make_step(layer):
 
         def step(x, cotangent):
             x = x.detach().clone().requires_grad_(True)
+            initial = [h.detach().clone().requires_grad_(True) for h in states]
             for v in variables:
                 v.value.grad = None
-            outputs = layer(x)
+            outputs = layer(x, **kwargs(initial))
             torch.sum(outputs * cotangent).backward()
-            return outputs.detach(), [x.grad] + [v.value.grad for v in variables]
+            grads = [x.grad] + [h.grad for h in initial]
+            return outputs.detach(), grads + [v.value.grad for v in variables]
 
         def probe(x, cotangent):
             counter = _VFCounter()
@@ -113,9 +121,11 @@ def make_step(layer):
     def tf_step(x, cotangent):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            outputs = layer(x)
+            for h in states:
+                tape.watch(h)
+            outputs = layer(x, **kwargs(states))
             loss = tf.reduce_sum(outputs * cotangent)
-        grads = tape.gradient(loss, [x] + [v.value for v in variables])
+        grads = tape.gradient(loss, [x] + states + [v.value for v in variables])
         return outputs, grads
 
     def probe(x, cotangent):
@@ -147,7 +157,7 @@ def time_step(step, x, cotangent, repeats):
     return 1000 * float(np.median(times))
 
 
-def compare(cell, units, input_dim, bidirectional, args):
+def compare(cell, units, input_dim, bidirectional, with_state, args):
     rng = np.random.default_rng(0)
     x = keras.ops.convert_to_tensor(
         rng.standard_normal((args.batch_size, args.length, input_dim)).astype("float32")
@@ -156,18 +166,29 @@ def compare(cell, units, input_dim, bidirectional, args):
     cotangent = keras.ops.convert_to_tensor(
         rng.standard_normal((args.batch_size, args.length, width)).astype("float32")
     )
+    states = []
+    if with_state:
+        # A given initial state (as a decoder's bridge passes), in (-1, 1).
+        count = 2 if cell == "lstm" else 1
+        states = [
+            keras.ops.convert_to_tensor(
+                np.tanh(rng.standard_normal((args.batch_size, units))).astype("float32")
+            )
+            for _ in range(count)
+        ]
     keras.utils.set_random_seed(1)
     loop = build_layer(cell, units, input_dim, bidirectional, use_cudnn=False)
     row = {
-        "layer": f"{'bi' if bidirectional else ''}{cell.upper()} {units}",
+        "layer": f"{'bi' if bidirectional else ''}{cell.upper()} {units}"
+                 + (" + state" if with_state else ""),
         "input": input_dim,
     }
-    loop_step, _ = make_step(loop)
+    loop_step, _ = make_step(loop, states)
     row["loop_ms"] = time_step(loop_step, x, cotangent, args.repeats)
     try:
         fused = build_layer(cell, units, input_dim, bidirectional, use_cudnn=True)
         fused.set_weights(loop.get_weights())
-        fused_step, probe = make_step(fused)
+        fused_step, probe = make_step(fused, states)
         row["cudnn_taken"] = bool(probe(x, cotangent))
         row["cudnn_ms"] = time_step(fused_step, x, cotangent, args.repeats)
     except Exception as error:  # Keras raises when cuDNN cannot be used.
@@ -178,7 +199,8 @@ def compare(cell, units, input_dim, bidirectional, args):
     loop_out, loop_grads = loop_step(x, cotangent)
     fused_out, fused_grads = fused_step(x, cotangent)
     row["max_diff_outputs"] = float(np.max(np.abs(to_numpy(loop_out) - to_numpy(fused_out))))
-    names = ["inputs"] + [v.path for v in loop.trainable_variables]
+    names = (["inputs"] + [f"initial_state_{i}" for i in range(len(states))]
+             + [v.path for v in loop.trainable_variables])
     diffs = {}
     for name, a, b in zip(names, loop_grads, fused_grads):
         a, b = to_numpy(a), to_numpy(b)
@@ -199,24 +221,25 @@ def main(argv=None):
     if args.batch_size < 1 or args.length < 1 or args.repeats < 1:
         parser.error("--batch-size, --length and --repeats must be positive integers.")
     # The benchmark model: embeddings 256, encoder 256 per direction, decoder 512.
-    shapes = [(256, 256, True), (512, 256, False)]
+    # (units, input size, bidirectional, given initial state)
+    shapes = [(256, 256, True, False), (512, 256, False, False), (512, 256, False, True)]
     rows = []
     print(
         f"backend {keras.backend.backend()}, batch {args.batch_size}, "
         f"length {args.length}, forward + backward, median of {args.repeats}"
     )
-    print(f"{'layer':<12} {'cuDNN taken':>11} {'loop ms':>9} {'cuDNN ms':>9} "
+    print(f"{'layer':<20} {'cuDNN taken':>11} {'loop ms':>9} {'cuDNN ms':>9} "
           f"{'speed-up':>8} {'max |dy|':>9} {'max rel |dgrad|':>15}")
     for cell in args.cells:
-        for units, input_dim, bidirectional in shapes:
-            row = compare(cell, units, input_dim, bidirectional, args)
+        for units, input_dim, bidirectional, with_state in shapes:
+            row = compare(cell, units, input_dim, bidirectional, with_state, args)
             rows.append(row)
             if "cudnn_error" in row:
-                print(f"{row['layer']:<12} {'no':>11} {row['loop_ms']:>9.2f} "
+                print(f"{row['layer']:<20} {'no':>11} {row['loop_ms']:>9.2f} "
                       f"{'-':>9} {'-':>8}   ({row['cudnn_error']})")
                 continue
             worst = max(row["max_relative_diff_gradients"].items(), key=lambda kv: kv[1])
-            print(f"{row['layer']:<12} {('yes' if row['cudnn_taken'] else 'no'):>11} "
+            print(f"{row['layer']:<20} {('yes' if row['cudnn_taken'] else 'no'):>11} "
                   f"{row['loop_ms']:>9.2f} {row['cudnn_ms']:>9.2f} {row['speedup']:>7.2f}x "
                   f"{row['max_diff_outputs']:>9.2e} {worst[1]:>9.2e} ({worst[0]})")
     if args.json:

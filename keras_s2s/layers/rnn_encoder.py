@@ -140,7 +140,10 @@ def fused_rnn_layer(cell_type, units, **kwargs):
     (`use_cudnn=False`): trained through Keras 3.15's JAX cuDNN LSTM path
     (`jax.experimental.rnn`) on an H200, the Multi30k German-English
     LSTM + Luong model stayed at 15 validation BLEU where its GRU twin, on the
-    scan kernel, reached 39.7 in the same 25 epochs.
+    scan kernel, reached 39.7 in the same 25 epochs. Layer by layer
+    (`tools/benchmark_fused_rnn.py` on an H100) the two kernels agree to
+    1e-4 in outputs and gradients, initial states included, and cuDNN is no
+    faster under JAX at these sizes (0.90-1.19x), so the scan costs nothing.
     """
     if cell_type == "lstm" and keras.backend.backend() == "jax":
         kwargs.setdefault("use_cudnn", False)
