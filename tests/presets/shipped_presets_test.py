@@ -43,6 +43,16 @@ EXPECTED = {
         },
         37.31,
     ),
+    "cmudict_g2p_lstm_luong": (
+        {
+            "cat": "K AE T",
+            "phoneme": "F AH N IY M",
+            "keras": "K EH R AH Z",
+            "sequence": "S IY K W AH N S",
+            "Tuesday": "T UW Z D EY",
+        },
+        34.375,
+    ),
     "e2e_nlg_lstm_luong_copy": (
         {
             "name[The Eagle], eatType[coffee shop], food[French], priceRange[moderate], "
