@@ -140,7 +140,11 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
                 config dict or a sampler instance; see
                 `keras_s2s.samplers.get`.
             label_smoothing: float in [0, 1), for the `"auto"` loss.
-            **kwargs: passed to `keras.Model.compile`.
+            **kwargs: passed to `keras.Model.compile`. Under TensorFlow,
+                `generate()` is XLA-compiled unless `jit_compile=False` is
+                passed, on CPU as well, where Keras's `"auto"` leaves
+                training uncompiled: greedy and beam search run about 1.25x
+                faster (`tools/benchmark_seq2seq.py`).
         """
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(1e-3, global_clipnorm=5.0)
@@ -159,6 +163,21 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             **kwargs,
         )
         self.label_smoothing = label_smoothing
+        self._generate_jit_compile = kwargs.get("jit_compile", "auto")
+
+    def make_generate_function(self):
+        """The compiled generation function (XLA under TensorFlow; see `compile`)."""
+        if self.generate_function is not None:
+            return self.generate_function
+        if keras.config.backend() != "tensorflow" or self.run_eagerly:
+            return super().make_generate_function()
+        import tensorflow as tf
+
+        jit_compile = getattr(self, "_generate_jit_compile", "auto")
+        if jit_compile == "auto":
+            jit_compile = all(layer.supports_jit for layer in self._flatten_layers())
+        self.generate_function = tf.function(self.generate_step, jit_compile=bool(jit_compile))
+        return self.generate_function
 
     def get_compile_config(self):
         """The compile arguments saved in `.keras` files, with the sampler."""

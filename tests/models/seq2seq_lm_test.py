@@ -327,3 +327,31 @@ class Seq2SeqLMCompileSavingTest(TestCase):
         self.assertEqual(restored.sampler.get_config(), model.sampler.get_config())
         self.assertEqual(restored.loss.label_smoothing, 0.1)
         self.assertEqual(int(ops.convert_to_numpy(restored.optimizer.iterations)), 2)
+
+
+class Seq2SeqLMGenerateCompilationTest(TestCase):
+    @pytest.mark.skipif(
+        keras.backend.backend() != "tensorflow", reason="XLA choice of the TensorFlow backend"
+    )
+    def test_tensorflow_generation_is_xla_compiled_unless_jit_compile_false(self):
+        from keras_s2s.samplers import BeamSampler
+
+        inputs = make_inputs(batch_size=4, target_len=7)
+        inputs["decoder_padding_mask"][:, 1:] = False  # prompt: the first token only
+        for sampler in ["greedy", BeamSampler(num_beams=3, length_penalty=0.6)]:
+            outputs = {}
+            for jit_compile in ("auto", False):
+                keras.utils.set_random_seed(3)
+                model = make_model(attention_type="luong", cell_type="lstm", input_feeding=False)
+                kwargs = {} if jit_compile == "auto" else {"jit_compile": False}
+                model.compile(sampler=sampler, **kwargs)
+                function = model.make_generate_function()
+                # `tf.function` keeps its `jit_compile` argument.
+                self.assertEqual(function._jit_compile, jit_compile == "auto")
+                outputs[jit_compile] = model.generate(inputs, stop_token_ids=[2])
+            # XLA changes the speed, not the tokens.
+            for key in ("decoder_token_ids", "decoder_padding_mask"):
+                np.testing.assert_array_equal(
+                    ops.convert_to_numpy(outputs["auto"][key]),
+                    ops.convert_to_numpy(outputs[False][key]),
+                )
