@@ -68,6 +68,9 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
 
     backbone_cls = Seq2SeqBackbone
     preprocessor_cls = None
+    # Entries of `build_cache()`'s cache that are the same for every beam of
+    # an example: `BeamSampler` tiles them once and never reorders them.
+    beam_invariant_cache_keys = ("memory", "memory_mask", "keys", "source_ids")
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):

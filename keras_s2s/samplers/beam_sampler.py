@@ -195,6 +195,25 @@ class BeamSampler(keras_hub.samplers.Sampler):
         def tile(x):
             return ops.repeat(x, num_beams, axis=0)
 
+        # Cache entries equal for every beam of an example (the encoder
+        # memory, its attention keys, the source mask) are tiled once and
+        # never reordered: beams are only ever reordered within their example.
+        invariant = (
+            set(getattr(model, "beam_invariant_cache_keys", ()))
+            if isinstance(cache, dict) else set()
+        )
+
+        def reorder(cache, rows):
+            def take(x):
+                return ops.take(x, rows, axis=0)
+
+            if not invariant:
+                return tree.map_structure(take, cache)
+            return {
+                key: value if key in invariant else tree.map_structure(take, value)
+                for key, value in cache.items()
+            }
+
         # Rows of `prompt`, `mask`, `cache`, `log_probs`: batch_size * num_beams.
         prompt, mask = tile(prompt), tile(mask)
         cache = tree.map_structure(tile, cache)
@@ -318,7 +337,7 @@ class BeamSampler(keras_hub.samplers.Sampler):
                 index,
             )
             if has_cache:
-                cache = tree.map_structure(lambda x: ops.take(x, rows, axis=0), cache)
+                cache = reorder(cache, rows)
             if beta > 0:
                 coverage = ops.take(coverage, rows, axis=0)
             # Keep dead beams at a bounded large negative.

@@ -355,3 +355,33 @@ class Seq2SeqLMGenerateCompilationTest(TestCase):
                     ops.convert_to_numpy(outputs["auto"][key]),
                     ops.convert_to_numpy(outputs[False][key]),
                 )
+
+    def test_beam_search_skips_reordering_beam_invariant_cache_entries(self):
+        """Memory, keys, masks and source ids are the same for every beam of an
+        example: not reordering them leaves every output and score unchanged."""
+        from keras_s2s.samplers import BeamSampler
+
+        inputs = make_inputs(batch_size=4, target_len=7, seed=2)
+        inputs["decoder_padding_mask"][:, 1:] = False
+        sampler = BeamSampler(num_beams=3, length_penalty=0.6, return_all_beams=True)
+        outputs = {}
+        for invariant in (Seq2SeqLM.beam_invariant_cache_keys, ()):
+            keras.utils.set_random_seed(5)
+            model = make_model(copy_attention=True, decoder_vocabulary_size=20)
+            model.beam_invariant_cache_keys = invariant
+            model.compile(sampler=sampler)
+            outputs[invariant] = model.generate(inputs, stop_token_ids=[2])
+        self.assertEqual(
+            set(Seq2SeqLM.beam_invariant_cache_keys),
+            {"memory", "memory_mask", "keys", "source_ids"},
+        )
+        with_skip, without = outputs.values()
+        np.testing.assert_array_equal(
+            ops.convert_to_numpy(with_skip["decoder_token_ids"]),
+            ops.convert_to_numpy(without["decoder_token_ids"]),
+        )
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(with_skip["scores"]),
+            ops.convert_to_numpy(without["scores"]),
+            rtol=1e-6,
+        )
