@@ -15,6 +15,20 @@ from keras import ops
 from keras import tree
 
 
+TOOLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools")
+
+
+def load_tool(filename):
+    """Imports a script of `tools/` (not a package) as a module, for its tests."""
+    import importlib.util
+
+    name = os.path.splitext(filename)[0]
+    spec = importlib.util.spec_from_file_location(name, os.path.join(TOOLS_DIR, filename))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def to_numpy(x):
     """Converts a (nested structure of) backend tensor(s) to NumPy."""
     return tree.map_structure(

@@ -1,7 +1,6 @@
 """tools/benchmark_fused_rnn.py: Keras's recurrent layers on and off cuDNN, side by side."""
 
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -9,17 +8,11 @@ import os
 import keras
 
 from tests.test_case import TestCase
-
-TOOL = os.path.join(
-    os.path.dirname(__file__), os.pardir, os.pardir, "tools", "benchmark_fused_rnn.py"
-)
+from tests.test_case import load_tool
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("benchmark_fused_rnn", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("benchmark_fused_rnn.py")
 
 
 class FusedRNNBenchmarkToolTest(TestCase):

@@ -1,7 +1,6 @@
 """tools/evaluate_presets.py: the one table of every preset's scores."""
 
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -12,15 +11,11 @@ from keras_s2s import presets
 from tests.datasets.conftest import SHARED_DATA_DIR
 from tests.presets.shipped_presets_test import EXPECTED
 from tests.test_case import TestCase
-
-TOOL = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "tools", "evaluate_presets.py")
+from tests.test_case import load_tool
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("evaluate_presets", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("evaluate_presets.py")
 
 
 class EvaluatePresetsToolTest(TestCase):
