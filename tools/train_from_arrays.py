@@ -8,8 +8,9 @@ learning-rate plateaus, early stopping on validation BLEU, checkpoint
 averaging) as `tools/train.py`:
 
 1. `prepare` (here, with TensorFlow): trains or reuses the recipe's
-   SentencePiece model and writes a bundle (`.npz`) of token ids, the
-   validation references and the recipe.
+   tokenizer (SentencePiece, joint or not, or symbol vocabularies) and writes
+   a bundle (`.npz`) of token ids, the tokenizer files, the validation
+   sources and references and the recipe.
 2. `train` (anywhere; needs only keras, keras-hub, numpy, sentencepiece,
    sacrebleu and sacremoses): trains from the bundle, selects the best epoch
    or the average of the last N, and writes the selected weights (split in
@@ -65,14 +66,14 @@ def prepare(args):
         args.recipe, checkpoint_dir=args.checkpoint_dir, data_dir=args.data_dir
     )
     recipe = trainer.recipe
-    if not recipe.tokenizer["joint"]:
-        raise SystemExit("prepare: only joint-vocabulary recipes are supported.")
     os.makedirs(trainer.checkpoint_dir, exist_ok=True)
     trainer._check_run()
     sources, targets = trainer._load_split(
         recipe.data["train_split"], trainer.train_examples_limit
     )
-    tokenizer = trainer._tokenizers(sources, targets)["tokenizer"]
+    tokenizers = trainer._tokenizers(sources, targets)
+    source_tokenizer = tokenizers.get("encoder_tokenizer", tokenizers.get("tokenizer"))
+    target_tokenizer = tokenizers.get("decoder_tokenizer", tokenizers.get("tokenizer"))
     split = recipe.data["validation_split"]
     # The scored set: one source per output (E2E groups the references of
     # each meaning representation); Multi30k's is its plain pairs.
@@ -81,7 +82,7 @@ def prepare(args):
     )
     tokenized = trainer._tokenized_references(split, len(val_sources))
 
-    def ids(texts):
+    def ids(texts, tokenizer):
         rows = []
         for start in range(0, len(texts), 4096):
             batch = tokenizer(texts[start: start + 4096])
@@ -90,29 +91,38 @@ def prepare(args):
             rows.extend(np.asarray(r, dtype=np.int32) for r in batch)
         return rows
 
-    proto_path = os.path.join(trainer.checkpoint_dir, "tokenizer", "joint.spm")
-    with open(proto_path, "rb") as file:
-        proto = file.read()
+    # Every file of the run's tokenizer folder travels in the bundle: the
+    # SentencePiece model(s) or the symbol vocabularies.
+    tokenizer_dir = os.path.join(trainer.checkpoint_dir, "tokenizer")
+    tokenizer_files = {}
+    for name in sorted(os.listdir(tokenizer_dir)):
+        with open(os.path.join(tokenizer_dir, name), "rb") as file:
+            tokenizer_files[name] = file.read()
     meta = {
         "recipe": recipe.get_config(),
-        "vocabulary_size": int(tokenizer.vocabulary_size()),
+        "encoder_vocabulary_size": int(source_tokenizer.vocabulary_size()),
+        "decoder_vocabulary_size": int(target_tokenizer.vocabulary_size()),
+        "validation_sources": val_sources,
         "validation_references": val_targets,
         "validation_tokenized_references": tokenized,
+        "tokenizer_files": sorted(tokenizer_files),
     }
     arrays = {}
     for name, rows in (
-        ("train_source", ids(sources)),
-        ("train_target", ids(targets)),
-        ("validation_source", ids(val_sources)),
+        ("train_source", ids(sources, source_tokenizer)),
+        ("train_target", ids(targets, target_tokenizer)),
+        ("validation_source", ids(val_sources, source_tokenizer)),
     ):
         arrays[f"{name}_flat"], arrays[f"{name}_offsets"] = _ragged(rows)
-    arrays["spm"] = np.frombuffer(proto, dtype=np.uint8)
+    for index, name in enumerate(meta["tokenizer_files"]):
+        arrays[f"tokenizer_file_{index}"] = np.frombuffer(tokenizer_files[name], dtype=np.uint8)
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     np.savez_compressed(args.bundle, **arrays)
     print(
         f"Wrote '{args.bundle}': {len(sources)} training pairs, "
-        f"{len(val_sources)} validation sources, vocabulary "
-        f"{tokenizer.vocabulary_size()}, tokenizer '{proto_path}'."
+        f"{len(val_sources)} validation sources, vocabularies "
+        f"{meta['encoder_vocabulary_size']} / {meta['decoder_vocabulary_size']}, "
+        f"tokenizer files {meta['tokenizer_files']} from '{tokenizer_dir}'."
     )
 
 
@@ -120,7 +130,18 @@ def load_bundle(path):
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files}
     meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-    bundle = {"meta": meta, "spm": arrays.pop("spm").tobytes()}
+    if "spm" in arrays:
+        # Bundles written before symbol tokenizers: one joint SentencePiece model.
+        meta.setdefault("tokenizer_files", ["joint.spm"])
+        arrays["tokenizer_file_0"] = arrays.pop("spm")
+        size = meta.pop("vocabulary_size")
+        meta.setdefault("encoder_vocabulary_size", size)
+        meta.setdefault("decoder_vocabulary_size", size)
+    files = {
+        name: arrays.pop(f"tokenizer_file_{index}").tobytes()
+        for index, name in enumerate(meta["tokenizer_files"])
+    }
+    bundle = {"meta": meta, "tokenizer_files": files}
     for name in ("train_source", "train_target", "validation_source"):
         bundle[name] = _unragged(arrays[f"{name}_flat"], arrays[f"{name}_offsets"])
     return bundle
@@ -139,11 +160,25 @@ def _pack(rows, length, start):
     return batch
 
 
+def make_detokenizer(tokenizer_config, tokenizer_files):
+    """Token ids (specials removed) -> text, without TensorFlow."""
+    if tokenizer_config["type"] == "symbol":
+        vocabulary = tokenizer_files["target.vocabulary.txt"].decode("utf-8").split("\n")[:-1]
+        separator = " " if tokenizer_config["target_split"] == "whitespace" else ""
+        return lambda tokens: separator.join(vocabulary[t] for t in tokens)
+    import sentencepiece
+
+    name = "joint.spm" if tokenizer_config["joint"] else "target.spm"
+    processor = sentencepiece.SentencePieceProcessor(model_proto=tokenizer_files[name])
+    return processor.decode
+
+
 def make_array_trainer_class():
     import keras
 
     from keras_s2s.training import Trainer
     from keras_s2s.training.validation_score import ValidationScore
+    from keras_s2s.training.validation_score import validation_log_name
     from keras_s2s.training.evaluation import score_translations
 
     class ArrayBatches(keras.utils.PyDataset):
@@ -160,12 +195,11 @@ def make_array_trainer_class():
     class ArrayValidationScore(ValidationScore):
         """Greedy (or the recipe's search) on token ids; SentencePiece decoding."""
 
-        def __init__(self, model, source_rows, spm_proto, max_length, **kwargs):
-            import sentencepiece
-
-            super().__init__(model, [""] * len(source_rows), **kwargs)
+        def __init__(self, model, source_rows, detokenize, max_length, sources=None,
+                     **kwargs):
+            super().__init__(model, sources or [""] * len(source_rows), **kwargs)
             self.source_rows = source_rows
-            self.processor = sentencepiece.SentencePieceProcessor(model_proto=spm_proto)
+            self.detokenize = detokenize
             self.max_length = max_length or 64
 
         def evaluate(self):
@@ -202,7 +236,7 @@ def make_array_trainer_class():
                             break
                         if token > SPECIAL["end"]:
                             tokens.append(int(token))
-                    hypotheses.append(self.processor.decode(tokens))
+                    hypotheses.append(self.detokenize(tokens))
             result = score_translations(
                 hypotheses,
                 self.references,
@@ -210,6 +244,7 @@ def make_array_trainer_class():
                 language=self.language,
                 split=self.split,
                 tokenized_references=self.tokenized_references,
+                sources=self.sources,
             )
             self.last_hypotheses = hypotheses
             self.last_seconds = time.perf_counter() - start
@@ -251,15 +286,16 @@ def make_array_trainer_class():
             self.validation = ArrayValidationScore(
                 self.model,
                 self.bundle["validation_source"],
-                self.bundle["spm"],
+                make_detokenizer(self.recipe.tokenizer, self.bundle["tokenizer_files"]),
                 config["max_length"],
+                sources=meta.get("validation_sources"),
                 references=meta["validation_references"],
                 metric=config["metric"],
                 language=self.recipe.target_language,
                 split=self.recipe.data["validation_split"],
                 tokenized_references=meta["validation_tokenized_references"],
                 batch_size=config["batch_size"],
-                log_name="val_chrf" if config["metric"] == "chrf" else "val_bleu",
+                log_name=validation_log_name(config["metric"]),
             )
 
         def _build_models(self, tokenizers):
@@ -268,10 +304,10 @@ def make_array_trainer_class():
             from keras_s2s.models import Seq2SeqLM
 
             recipe = self.recipe
-            size = self.bundle["meta"]["vocabulary_size"]
+            meta = self.bundle["meta"]
             backbone = Seq2SeqBackbone(
-                encoder_vocabulary_size=size,
-                decoder_vocabulary_size=size,
+                encoder_vocabulary_size=meta["encoder_vocabulary_size"],
+                decoder_vocabulary_size=meta["decoder_vocabulary_size"],
                 **recipe.model,
             )
             lm = Seq2SeqLM(backbone, preprocessor=None)
@@ -444,10 +480,18 @@ def finish(args):
     )
     check_preset_dir_free(trainer.output_dir, args.overwrite)
     os.makedirs(os.path.join(trainer.checkpoint_dir, "tokenizer"), exist_ok=True)
-    proto_path = os.path.join(trainer.checkpoint_dir, "tokenizer", "joint.spm")
-    if not os.path.exists(proto_path):
-        with open(proto_path, "wb") as file:
-            file.write(bundle["spm"])
+    for name, content in bundle["tokenizer_files"].items():
+        path = os.path.join(trainer.checkpoint_dir, "tokenizer", name)
+        if not os.path.exists(path):
+            with open(path, "wb") as file:
+                file.write(content)
+        else:
+            with open(path, "rb") as file:
+                if file.read() != content:
+                    raise SystemExit(
+                        f"finish: '{path}' differs from the tokenizer the bundle was "
+                        "trained with; pass an empty --checkpoint-dir."
+                    )
     start = time.perf_counter()
     trainer._setup()
     _assign(trainer.model.variables, ordered, "model")
