@@ -98,6 +98,16 @@ def _format_vocabulary(sizes):
     )
 
 
+def _example_lines(example):
+    """`generate()` on a validation input, with its greedy output as a comment."""
+    if not example:
+        return ['print(model.generate(["..."]))']
+    return [
+        f"print(model.generate([{json.dumps(example['input'], ensure_ascii=False)}]))",
+        f"# {json.dumps([example['output']], ensure_ascii=False)}  (greedy, the default search)",
+    ]
+
+
 def format_model_card(name, metadata, recipe_config):
     """Renders the Markdown model card of a preset.
 
@@ -129,7 +139,7 @@ def format_model_card(name, metadata, recipe_config):
         "import keras_s2s",
         "",
         f'model = keras_s2s.models.Seq2SeqLM.from_preset("{name}")',
-        'print(model.generate(["..."]))',
+        *_example_lines(metadata.get("example")),
         "```",
         "",
         "## Scores",

@@ -874,6 +874,17 @@ class Trainer:
                 )
         return scores
 
+    def _card_example(self):
+        """The first validation input and its greedy output, for the model card."""
+        recipe = self.recipe
+        sources, _ = self._load_split(recipe.data["validation_split"], 1, scored=True)
+        output = self.model.generate(
+            sources[:1],
+            sampler="greedy",
+            max_length=recipe.preprocessor["decoder_sequence_length"],
+        )
+        return {"input": sources[0], "output": output[0]}
+
     def _finish(self, selection, run_start):
         recipe, state = self.recipe, self.state
         evaluation_start = time.perf_counter()
@@ -924,6 +935,7 @@ class Trainer:
             },
             "recipe": recipe.get_config(),
             "recipe_fingerprint": recipe.fingerprint(),
+            "example": self._card_example(),
         }
         preset_dir = None
         if self.output_dir is not None:

@@ -120,6 +120,24 @@ def test_known_sentences_translate_as_recorded(name):
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_model_card_example_is_the_greedy_output(name):
+    """The card's `generate()` example prints what the preset gives."""
+    if name not in presets.preset_names():
+        pytest.skip(f"{name} is not shipped")
+    directory = presets.resolve_preset(name)
+    with open(os.path.join(directory, "metadata.json"), encoding="utf-8") as file:
+        metadata = json.load(file)["keras_s2s"]
+    example = metadata["example"]
+    with open(os.path.join(directory, "README.md"), encoding="utf-8") as file:
+        card = file.read()
+    assert f"print(model.generate([{json.dumps(example['input'], ensure_ascii=False)}]))" in card
+    assert json.dumps([example["output"]], ensure_ascii=False) in card
+    model = Seq2SeqLM.from_preset(name)
+    max_length = metadata["recipe"]["preprocessor"]["decoder_sequence_length"]
+    assert model.generate([example["input"]], max_length=max_length) == [example["output"]]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_validation_slice_score_as_recorded(name, monkeypatch):
     """Greedy score of the first 64 validation inputs, with the recipe's metric."""
     if name not in presets.preset_names():
