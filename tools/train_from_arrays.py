@@ -163,9 +163,12 @@ def _pack(rows, length, start):
 def make_detokenizer(tokenizer_config, tokenizer_files):
     """Token ids (specials removed) -> text, without TensorFlow."""
     if tokenizer_config["type"] == "symbol":
+        from keras_s2s.tokenizers import SymbolTokenizer
+
         vocabulary = tokenizer_files["target.vocabulary.txt"].decode("utf-8").split("\n")[:-1]
-        separator = " " if tokenizer_config["target_split"] == "whitespace" else ""
-        return lambda tokens: separator.join(vocabulary[t] for t in tokens)
+        # Outside `tf.function` the tokenizer runs its pure-Python path.
+        tokenizer = SymbolTokenizer(vocabulary, split=tokenizer_config["target_split"])
+        return tokenizer.detokenize
     import sentencepiece
 
     name = "joint.spm" if tokenizer_config["joint"] else "target.spm"

@@ -828,7 +828,11 @@ class Trainer:
         return selection
 
     def _evaluate(self):
-        """Scores the selected model on the validation and test splits."""
+        """Scores the selected model on the validation and test splits.
+
+        Returns:
+            A tuple `(scores, first_validation_source)`.
+        """
         recipe = self.recipe
         data, config = recipe.data, recipe.evaluation
         if config["search"] != recipe.validation["search"]:
@@ -841,6 +845,8 @@ class Trainer:
         splits += [(split, data["max_test_examples"]) for split in data["test_splits"]]
         for split, limit in splits:
             sources, targets = self._load_split(split, limit, scored=True)
+            if split == data["validation_split"]:
+                first_validation_source = sources[0]
             hypotheses = translate(
                 self.model,
                 sources,
@@ -872,23 +878,21 @@ class Trainer:
                         "examples": len(sources),
                     }
                 )
-        return scores
+        return scores, first_validation_source
 
-    def _card_example(self):
-        """The first validation input and its greedy output, for the model card."""
-        recipe = self.recipe
-        sources, _ = self._load_split(recipe.data["validation_split"], 1, scored=True)
+    def _card_example(self, source):
+        """`source` (a validation input) and its greedy output, for the model card."""
         output = self.model.generate(
-            sources[:1],
+            [source],
             sampler="greedy",
-            max_length=recipe.preprocessor["decoder_sequence_length"],
+            max_length=self.recipe.preprocessor["decoder_sequence_length"],
         )
-        return {"input": sources[0], "output": output[0]}
+        return {"input": source, "output": output[0]}
 
     def _finish(self, selection, run_start):
         recipe, state = self.recipe, self.state
         evaluation_start = time.perf_counter()
-        scores = self._evaluate()
+        scores, example_source = self._evaluate()
         evaluation_seconds = time.perf_counter() - evaluation_start
         headline = next(
             (
@@ -935,7 +939,7 @@ class Trainer:
             },
             "recipe": recipe.get_config(),
             "recipe_fingerprint": recipe.fingerprint(),
-            "example": self._card_example(),
+            "example": self._card_example(example_source),
         }
         preset_dir = None
         if self.output_dir is not None:
