@@ -56,16 +56,44 @@ def load_cmudict(split="train", data_dir=None, download=False):
     return read_cmudict(path)
 
 
-def load_cmudict_references(split="test", data_dir=None, download=False):
+def load_cmudict_references(split="test", data_dir=None, download=False, unseen_in=None):
     """Loads CMUdict grouped per word, for WER/PER with several references.
+
+    Args:
+        split: `"train"`, `"dev"` or `"test"`.
+        data_dir: root data directory.
+        download: fetch missing files (checksum-verified).
+        unseen_in: a split name, usually `"train"`: keep only the words that
+            have no entry in that split. The test words never occur in
+            train, but dev was cut per entry, not per word: 721 of its 5,447
+            words have another pronunciation in train. A model trained on
+            train has learnt that one, and dev scores it against the other
+            alone. `unseen_in="train"` keeps the 4,726 dev words that are
+            new, as test words are.
 
     Returns:
         `(words, references)`: distinct words in order of first appearance,
         and for each the list of its pronunciations. Score with
         `keras_s2s.metrics.g2p_error_rates(predictions, references)`.
+
+    Example:
+
+    >>> words, references = load_cmudict_references("dev", unseen_in="train")
+    >>> len(words)
+    4726
     """
     words, pronunciations = load_cmudict(split, data_dir=data_dir, download=download)
+    excluded = set()
+    if unseen_in is not None:
+        check_choice("unseen_in", unseen_in, CMUDICT_SPLITS)
+        if unseen_in == split:
+            raise ValueError(
+                f"Expected unseen_in to name another split than {split!r}: every "
+                f"word of a split is in that split. Received: unseen_in={unseen_in!r}"
+            )
+        excluded = set(load_cmudict(unseen_in, data_dir=data_dir, download=download)[0])
     grouped = {}
     for word, pronunciation in zip(words, pronunciations):
-        grouped.setdefault(word, []).append(pronunciation)
+        if word not in excluded:
+            grouped.setdefault(word, []).append(pronunciation)
     return list(grouped), list(grouped.values())

@@ -26,6 +26,21 @@ class CMUdictTest(TestCase):
         self.assertGreater(sum(len(r) > 1 for r in references), 5000)
         self.assertIn("K AH Z", by_word["'CAUSE"])
 
+    def test_unseen_in_keeps_the_dev_words_train_lacks(self):
+        train_words = set(load_cmudict("train")[0])
+        all_words, all_references = load_cmudict_references("dev")
+        words, references = load_cmudict_references("dev", unseen_in="train")
+        self.assertLen(all_words, 5447)
+        self.assertLen(words, 4726)
+        self.assertEqual(set(words) & train_words, set())
+        self.assertEqual(set(all_words) - set(words), set(all_words) & train_words)
+        by_word = dict(zip(all_words, all_references))
+        self.assertEqual(references, [by_word[w] for w in words])
+        with pytest.raises(ValueError, match="another split than 'dev'"):
+            load_cmudict_references("dev", unseen_in="dev")
+        with pytest.raises(ValueError, match="unseen_in"):
+            load_cmudict_references("dev", unseen_in="training")
+
     def test_test_split_needs_download(self):
         with pytest.raises(FileNotFoundError, match="download=True"):
             load_cmudict("test")
