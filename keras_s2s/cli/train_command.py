@@ -90,15 +90,26 @@ def add_parser(subparsers, parents):
     return parser
 
 
+def _quote_argument(argument, home):
+    """`shlex.quote`, with a path under the home directory written `~/...`."""
+    if home and argument.startswith(home + os.sep):
+        return "~/" + shlex.quote(argument[len(home) + 1 :])
+    return shlex.quote(argument)
+
+
 def reproduce_command(argv, program="keras-s2s train"):
-    """The command line for the model card, with the backend made explicit."""
+    """The command line for the model card, with the backend made explicit.
+
+    Paths under the user's home directory are written `~/...`, so the card
+    does not carry the trainer's home (`/home/alice/...`) into the preset.
+    """
     import keras
 
+    home = os.path.expanduser("~").rstrip(os.sep)
     words = shlex.split(program)
     prefix = "python " if words[0].endswith(".py") else ""
-    return (
-        f"KERAS_BACKEND={keras.backend.backend()} {prefix}"
-        + shlex.join([*words, *argv])
+    return f"KERAS_BACKEND={keras.backend.backend()} {prefix}" + " ".join(
+        _quote_argument(word, home) for word in [*words, *argv]
     )
 
 

@@ -63,6 +63,18 @@ class TrainCommandTest(CLITestCase):
             f"KERAS_BACKEND={backend} python tools/train.py 'my recipe.json' --output-dir out",
         )
 
+    def test_model_card_command_writes_home_paths_with_a_tilde(self):
+        backend = keras.backend.backend()
+        home = os.path.expanduser("~")
+        argv = ["r.json", "--checkpoint-dir", os.path.join(home, ".cache", "my run")]
+        self.assertEqual(
+            train_command.reproduce_command(argv),
+            f"KERAS_BACKEND={backend} keras-s2s train r.json --checkpoint-dir ~/'.cache/my run'",
+        )
+        # Only a whole leading home directory is shortened.
+        other = home.rstrip(os.sep) + "-other/out"
+        self.assertIn(f"--output-dir {other}", train_command.reproduce_command(["--output-dir", other]))
+
     def test_user_errors(self):
         recipe = os.path.join(self.tmp_dir, "tiny.json")
         with open(recipe, "w") as file:
