@@ -18,7 +18,11 @@ METRIC_DESCRIPTIONS = {
         "percent of the input's slot values (all slots but familyFriendly) "
         "found word for word in the output; slot error rate = 100 - coverage"
     ),
-    "wer": "word error rate, percent: a word is right if it equals any reference",
+    "wer": (
+        "word error rate, percent: a word is right if it equals any reference; "
+        "CMUdict words that have an entry in the training split are not scored "
+        "(dev was cut per entry, test per word)"
+    ),
     "per": "phoneme error rate, percent: edits to the closest reference / its length",
     "token_f1": "mean per-sentence token F1 against the gold compression (0-1)",
     "compression_ratio": "mean characters(output) / characters(sentence)",

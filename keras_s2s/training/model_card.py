@@ -115,7 +115,8 @@ def format_model_card(name, metadata, recipe_config):
         name: the preset name.
         metadata: the `"keras_s2s"` metadata the trainer records (scores,
             search settings, command, training time, hardware, backend,
-            parameter count).
+            parameter count); `metadata["training"]["notes"]`, a list of
+            paragraphs, is printed under the epoch table.
         recipe_config: `Recipe.get_config()`.
 
     Returns:
@@ -211,6 +212,7 @@ def format_model_card(name, metadata, recipe_config):
             for h in training.get("history", [])
         ),
         "",
+        *(f"{note}\n" for note in training.get("notes", [])),
         "## Reproduce",
         "",
         "```bash",
