@@ -51,7 +51,7 @@ EXPECTED = {
             "sequence": "S IY K W AH N S",
             "Tuesday": "T UW Z D EY",
         },
-        34.375,
+        31.25,
     ),
     "e2e_nlg_lstm_luong_copy": (
         {
