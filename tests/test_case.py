@@ -5,6 +5,7 @@ calls, its `get_config()` round-trips, and a `.keras` file saved and loaded back
 gives the same outputs.
 """
 
+import functools
 import os
 import tempfile
 import unittest
@@ -18,8 +19,13 @@ from keras import tree
 TOOLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools")
 
 
+@functools.cache
 def load_tool(filename):
-    """Imports a script of `tools/` (not a package) as a module, for its tests."""
+    """Imports a script of `tools/` (not a package) as a module, for its tests.
+
+    Each script is executed once per test session; later calls return the
+    same module.
+    """
     import importlib.util
 
     name = os.path.splitext(filename)[0]

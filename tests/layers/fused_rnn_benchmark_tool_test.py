@@ -11,15 +11,11 @@ from tests.test_case import TestCase
 from tests.test_case import load_tool
 
 
-def _tool():
-    return load_tool("benchmark_fused_rnn.py")
-
-
 class FusedRNNBenchmarkToolTest(TestCase):
     def test_rows_time_both_kernels_and_compare_every_gradient(self):
         path = os.path.join(self.tmp_dir, "rows.json")
         with contextlib.redirect_stdout(io.StringIO()) as stdout:
-            status = _tool().main(
+            status = load_tool("benchmark_fused_rnn.py").main(
                 ["--batch-size", "3", "--length", "4", "--repeats", "1", "--cells", "gru",
                  "--json", path]
             )
@@ -53,5 +49,5 @@ class FusedRNNBenchmarkToolTest(TestCase):
     def test_non_positive_sizes_are_refused(self):
         with contextlib.redirect_stderr(io.StringIO()) as stderr:
             with self.assertRaises(SystemExit):
-                _tool().main(["--length", "0"])
+                load_tool("benchmark_fused_rnn.py").main(["--length", "0"])
         self.assertIn("must be positive integers", stderr.getvalue())

@@ -14,15 +14,12 @@ from tests.test_case import TestCase
 from tests.test_case import load_tool
 
 
-def _tool():
-    return load_tool("evaluate_presets.py")
-
-
 class EvaluatePresetsToolTest(TestCase):
     def test_recorded_table_lists_every_score_of_every_preset(self):
+        tool = load_tool("evaluate_presets.py")
         path = os.path.join(self.tmp_dir, "rows.json")
         with contextlib.redirect_stdout(io.StringIO()) as stdout:
-            self.assertEqual(_tool().main(["--recorded", "--markdown", "--json", path]), 0)
+            self.assertEqual(tool.main(["--recorded", "--markdown", "--json", path]), 0)
         with open(path, encoding="utf-8") as file:
             rows = json.load(file)
         expected = []
@@ -39,10 +36,11 @@ class EvaluatePresetsToolTest(TestCase):
             pytest.skip(f"{name} is not shipped")
         if not os.path.isdir(SHARED_DATA_DIR):
             pytest.skip(f"Data directory not found: {SHARED_DATA_DIR}")
+        tool = load_tool("evaluate_presets.py")
         path = os.path.join(self.tmp_dir, "rows.json")
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            _tool().main(["--preset", name, "--max-examples", "64", "--data-dir",
-                          SHARED_DATA_DIR, "--json", path])
+            tool.main(["--preset", name, "--max-examples", "64", "--data-dir",
+                       SHARED_DATA_DIR, "--json", path])
         with open(path, encoding="utf-8") as file:
             rows = {r["metric"]: r["value"] for r in json.load(file)}
         # The preset's recorded search is greedy: the first 64 dev pairs score

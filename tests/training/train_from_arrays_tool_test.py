@@ -9,22 +9,19 @@ from tests.test_case import TestCase
 from tests.test_case import load_tool
 
 
-def _tool():
-    return load_tool("train_from_arrays.py")
-
-
 class TrainFromArraysToolTest(TestCase):
     def test_symbol_detokenizer_joins_target_symbols(self):
+        tool = load_tool("train_from_arrays.py")
         vocabulary = "<pad>\n<unk>\n<s>\n</s>\nK\nAE\nT\n".encode("utf-8")
         config = {"type": "symbol", "target_split": "whitespace"}
-        detokenize = _tool().make_detokenizer(config, {"target.vocabulary.txt": vocabulary})
+        detokenize = tool.make_detokenizer(config, {"target.vocabulary.txt": vocabulary})
         self.assertEqual(detokenize([4, 5, 6]), "K AE T")
         config["target_split"] = "characters"
-        detokenize = _tool().make_detokenizer(config, {"target.vocabulary.txt": vocabulary})
+        detokenize = tool.make_detokenizer(config, {"target.vocabulary.txt": vocabulary})
         self.assertEqual(detokenize([6, 5]), "TAE")
 
     def test_bundle_round_trip_and_older_joint_bundles(self):
-        tool = _tool()
+        tool = load_tool("train_from_arrays.py")
         rows = [[4, 5], [6], [7, 8, 9]]
         arrays = {}
         for name in ("train_source", "train_target", "validation_source"):
