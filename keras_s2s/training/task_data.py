@@ -144,7 +144,6 @@ class CMUdictData(TaskData):
     source_language = "graphemes"
     target_language = "arpabet"
     load_pairs = staticmethod(cmudict.load_cmudict)
-    load_scored = staticmethod(cmudict.load_cmudict_references)
 
     def scored_set(self, split, data_dir=None):
         train_split = self.data_config.get("train_split", self.default_splits[0])
