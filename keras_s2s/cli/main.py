@@ -1,6 +1,7 @@
 """The `keras-s2s` command: `main(argv) -> exit status`."""
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -117,9 +118,12 @@ def _command_index(parser, argv):
 
 
 def _quiet_logs():
-    # TensorFlow's Python-side logs (retracing notices, ...) are for
-    # developers; `--debug` keeps them. Its C++ start-up lines are written
-    # before any keras-s2s code runs.
+    # TensorFlow's logs (C++ start-up lines about CUDA and oneDNN, Python
+    # retracing notices, ...) are for developers; `--debug` keeps them, and
+    # so does a TF_CPP_MIN_LOG_LEVEL the user set. TensorFlow is imported
+    # only after this runs (the command modules import it lazily), so the
+    # C++ level set here applies.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         import absl.logging
@@ -127,6 +131,37 @@ def _quiet_logs():
         absl.logging.set_verbosity(absl.logging.ERROR)
     except ImportError:
         pass
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Sends file descriptor 2 (C and C++ code's stderr too) to /dev/null."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _import_backend_quietly():
+    """Imports TensorFlow and Keras with their start-up lines silenced.
+
+    TensorFlow's C++ start-up lines (CUDA and oneDNN notices) are written
+    before its logging reads TF_CPP_MIN_LOG_LEVEL, so the level alone does
+    not hide them; they go to /dev/null instead. An import that fails is
+    re-raised (its message is printed once stderr is back).
+    """
+    with _stderr_silenced():
+        try:
+            import tensorflow  # noqa: F401  (keras-hub and tf.data need it)
+        except ImportError:
+            pass
+        import keras  # noqa: F401
 
 
 def _one_line_warnings(prog):
@@ -166,6 +201,8 @@ def run_command(parser, argv):
             return 0
         # The command's own arguments (e.g. for a model card's command line).
         args.argv = [word for word in argv[index + 1 :] if word != "--debug"]
+        if not debug and getattr(args, "uses_backend", True):
+            _import_backend_quietly()
         return args.run(args)
     except SystemExit as exit:  # --help and --version.
         return exit.code if isinstance(exit.code, int) else 0

@@ -31,7 +31,7 @@ def add_parser(subparsers, parents):
     parser.add_argument("--presets-dir", default=None, metavar="DIR",
                         help="list the presets in DIR (one sub-directory each) "
                         "instead of the shipped ones")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, uses_backend=False)
     return parser
 
 

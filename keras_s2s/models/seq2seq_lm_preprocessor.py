@@ -7,6 +7,9 @@ from keras_hub.src.layers.preprocessing.start_end_packer import StartEndPacker
 from keras_hub.src.utils.tensor_utils import preprocessing_function
 from keras_hub.src.utils.tensor_utils import tf
 
+# Registers keras-s2s's tokenizer classes, so that a preprocessor's config
+# (a preset, a `.keras` file) deserializes them.
+from keras_s2s import tokenizers  # noqa: F401
 from keras_s2s.utils.argument_validation import check_positive_int
 from keras_s2s.utils.input_validation import check_text_inputs
 from keras_s2s.utils.input_validation import check_token_ids

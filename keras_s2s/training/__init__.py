@@ -7,23 +7,30 @@ validation BLEU (optionally averaging the last epochs' weights) and writes
 a verified keras-hub preset with its model card.
 """
 
-from keras_s2s.training.checkpoint_averaging import average_checkpoints
-from keras_s2s.training.checkpoint_averaging import average_weights
-from keras_s2s.training.checkpoint_manager import CheckpointManager
-from keras_s2s.training.checkpoint_manager import load_arrays
-from keras_s2s.training.checkpoint_manager import save_arrays
-from keras_s2s.training.distribution import DISTRIBUTIONS
-from keras_s2s.training.distribution import distribution_scope
-from keras_s2s.training.evaluation import METRIC_DESCRIPTIONS
-from keras_s2s.training.evaluation import score_translations
-from keras_s2s.training.evaluation import translate
-from keras_s2s.training.model_card import describe_hardware
-from keras_s2s.training.model_card import format_model_card
-from keras_s2s.training.preset_writer import check_preset_dir_free
-from keras_s2s.training.preset_writer import write_preset
-from keras_s2s.training.recipe import Recipe
-from keras_s2s.training.scheduled_sampling_model import ScheduledSamplingModel
-from keras_s2s.training.scheduled_sampling_model import scheduled_sampling_probability
-from keras_s2s.training.trainer import DEFAULT_RUNS_DIR
-from keras_s2s.training.trainer import Trainer
-from keras_s2s.training.validation_score import ValidationScore
+from keras_s2s.utils.lazy_exports import lazy_exports
+
+# Public names, imported on first use: `import keras_s2s.training` stays cheap.
+EXPORTS = {
+    "average_checkpoints": "keras_s2s.training.checkpoint_averaging",
+    "average_weights": "keras_s2s.training.checkpoint_averaging",
+    "CheckpointManager": "keras_s2s.training.checkpoint_manager",
+    "load_arrays": "keras_s2s.training.checkpoint_manager",
+    "save_arrays": "keras_s2s.training.checkpoint_manager",
+    "DISTRIBUTIONS": "keras_s2s.training.distribution",
+    "distribution_scope": "keras_s2s.training.distribution",
+    "METRIC_DESCRIPTIONS": "keras_s2s.training.evaluation",
+    "score_translations": "keras_s2s.training.evaluation",
+    "translate": "keras_s2s.training.evaluation",
+    "describe_hardware": "keras_s2s.training.model_card",
+    "format_model_card": "keras_s2s.training.model_card",
+    "check_preset_dir_free": "keras_s2s.training.preset_writer",
+    "write_preset": "keras_s2s.training.preset_writer",
+    "Recipe": "keras_s2s.training.recipe",
+    "ScheduledSamplingModel": "keras_s2s.training.scheduled_sampling_model",
+    "scheduled_sampling_probability": "keras_s2s.training.scheduled_sampling_model",
+    "DEFAULT_RUNS_DIR": "keras_s2s.training.trainer",
+    "Trainer": "keras_s2s.training.trainer",
+    "ValidationScore": "keras_s2s.training.validation_score",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, EXPORTS)
