@@ -5,7 +5,8 @@ import os
 
 from keras_s2s.cli.cli_error import CLIError
 
-COLUMNS = ("name", "task", "languages", "params", "size", "headline score")
+COLUMNS = ("name", "task", "languages", "domain", "params", "size", "headline score")
+DOMAIN_WIDTH = 40
 
 EXAMPLES = """\
 examples:
@@ -20,10 +21,12 @@ def add_parser(subparsers, parents):
     parser = subparsers.add_parser(
         "presets",
         parents=parents,
-        help="list the shipped presets (name, task, languages, params, size, score)",
+        help="list the shipped presets (name, task, languages, domain, params, size, score)",
         description="List the presets shipped with keras-s2s (they load offline by "
-        "name), with their task, languages, parameter count, size on disk and "
-        "headline score (metric and split).",
+        "name), with their task, languages, the domain of their training data, "
+        "parameter count, size on disk and headline score (metric and split). "
+        "The table shortens the domain; --format markdown or json give it whole, "
+        "and each preset's model card says what it is good and bad at.",
         epilog=EXAMPLES,
     )
     parser.add_argument("--format", choices=("table", "markdown", "json"),
@@ -61,13 +64,24 @@ def format_score(score):
     )
 
 
-def preset_rows(presets):
+def short_domain(domain, width=DOMAIN_WIDTH):
+    """The head of a domain description: `image captions` for `image captions: ...`."""
+    if not domain:
+        return "-"
+    for separator in (":", ";", " ("):
+        domain = domain.split(separator)[0]
+    domain = domain.strip()
+    return domain if len(domain) <= width else domain[: width - 1].rstrip() + "…"
+
+
+def preset_rows(presets, full_domain=False):
     """One tuple of `COLUMNS` strings per entry of `list_presets()`."""
     return [
         (
             preset["name"],
             preset["task"] or "-",
             preset["languages"] or "-",
+            (preset.get("domain") or "-") if full_domain else short_domain(preset.get("domain")),
             format_params(preset["params"]),
             format_size(preset["size_bytes"]),
             format_score(preset["headline_score"]),
@@ -94,7 +108,7 @@ def format_table(rows):
 def format_markdown(rows):
     lines = [
         "| " + " | ".join(COLUMNS) + " |",
-        "| --- | --- | --- | ---: | ---: | --- |",
+        "| --- | --- | --- | --- | ---: | ---: | --- |",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
@@ -116,6 +130,7 @@ def run(args):
             else "No presets are shipped with this installation of keras-s2s."
         )
         return 0
-    rows = preset_rows(presets)
-    print(format_markdown(rows) if args.format == "markdown" else format_table(rows))
+    markdown = args.format == "markdown"
+    rows = preset_rows(presets, full_domain=markdown)
+    print(format_markdown(rows) if markdown else format_table(rows))
     return 0

@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_s2s.samplers.beam_sampler import BeamSampler
 from keras_s2s.samplers.sampler_utils import is_stop_token
+from keras_s2s.utils.blank_inputs import BLANK_REGEX
 
 SIGNATURE_KEY = "serving_default"
 INPUT_KEY = "inputs"
@@ -274,6 +275,13 @@ class GenerationModule(tf.Module):
                         "decoder_padding_mask": padding_mask,
                     }
                 )
+            # Empty and whitespace-only inputs give "" with score 0, as in
+            # `Seq2SeqLM.generate()` (keras_s2s.utils.blank_inputs).
+            blank = tf.strings.regex_full_match(inputs, BLANK_REGEX)
+            if len(texts.shape) == 2:
+                blank = blank[:, None]
+            texts = tf.where(blank, tf.constant("", tf.string), texts)
+            scores = tf.where(blank, tf.zeros_like(scores), scores)
             return {OUTPUT_KEY: texts, SCORES_KEY: scores}
 
         self.serving_default = serving_default

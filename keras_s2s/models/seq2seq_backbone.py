@@ -15,6 +15,7 @@ from keras_s2s.layers.rnn_encoder import num_cell_states
 from keras_s2s.utils.argument_validation import check_choice
 from keras_s2s.utils.argument_validation import check_positive_int
 from keras_s2s.utils.argument_validation import check_rate
+from keras_s2s.utils.class_property import classproperty
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
@@ -86,6 +87,29 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
     >>> tuple(outputs["decoder_sequence_output"].shape)
     (1, 3, 8)
     """
+
+    @classproperty
+    def presets(cls):
+        """The shipped presets, by name, with their metadata (keras-hub style)."""
+        from keras_s2s.presets.preset_registry import presets_for_class
+
+        return presets_for_class(cls, "backbone")
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """Loads the backbone of a shipped preset name or a preset directory.
+
+        Files are verified against the preset's recorded sha256 and configs
+        are deserialized in Keras safe mode, as for `Seq2SeqLM.from_preset`.
+
+        Args:
+            preset: a name of `Seq2SeqBackbone.presets` or a preset directory.
+            load_weights: if False, the weights stay randomly initialized.
+            **kwargs: passed to keras-hub's backbone loader (e.g. `dtype`).
+        """
+        from keras_s2s.presets.preset_loading import load_preset_backbone
+
+        return load_preset_backbone(cls, preset, load_weights=load_weights, **kwargs)
 
     def __init__(
         self,

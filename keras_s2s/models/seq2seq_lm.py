@@ -11,6 +11,8 @@ from keras_s2s.losses.sparse_crossentropy import SparseCrossentropy
 from keras_s2s.models.seq2seq_backbone import Seq2SeqBackbone
 from keras_s2s.utils.argument_validation import check_positive_int
 from keras_s2s.utils.argument_validation import check_stop_token_ids
+from keras_s2s.utils.blank_inputs import is_blank
+from keras_s2s.utils.class_property import classproperty
 
 GENERATE_INPUT_KEYS = (
     "encoder_token_ids",
@@ -72,16 +74,39 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
     # an example: `BeamSampler` tiles them once and never reorders them.
     beam_invariant_cache_keys = ("memory", "memory_mask", "keys", "source_ids")
 
+    # The search `compile(sampler="auto")` picks: the one a preset's scores
+    # were measured with (set by `from_preset`), else greedy search.
+    preset_search = None
+
+    @classproperty
+    def presets(cls):
+        """The shipped presets, by name, with their metadata (keras-hub style).
+
+        Each entry is `{"metadata": {...}, "path": directory, "classes":
+        {...}}`; the metadata holds `description`, `params`, `task`,
+        `languages`, `dataset`, `domain`, `headline_score` and `search`.
+        """
+        from keras_s2s.presets.preset_registry import presets_for_class
+
+        return presets_for_class(cls.backbone_cls, "backbone")
+
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
         """Loads a model from a shipped preset name or a preset directory.
 
-        Names are those of `keras_s2s.presets.list_presets()` (loaded offline
-        from `keras_s2s/presets/<name>/`). Every file is first checked against
+        Names are those of `Seq2SeqLM.presets` (loaded offline from
+        `keras_s2s/presets/<name>/`). Every file is first checked against
         the sha256 recorded in the preset's `metadata.json` (an altered,
         missing or unrecorded file raises a `ValueError` naming it), then
         keras-hub's loader rebuilds the model, its configs deserialized in
         Keras safe mode. See `keras_s2s.presets.load_preset_task`.
+
+        The model comes compiled with the search its scores were measured
+        with (the preset's recorded `evaluation_search`, e.g. beam search
+        with 5 beams), so `generate()` gives what the model card reports and
+        what `keras-s2s translate`, the exported SavedModel and the server
+        give. Replace it with `compile(sampler=...)`, or per call with
+        `generate(..., sampler=...)`.
 
         Args:
             preset: a preset name or a path to a preset directory.
@@ -90,7 +115,10 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         """
         from keras_s2s.presets import load_preset_task
 
-        return load_preset_task(cls, preset, load_weights=load_weights, **kwargs)
+        model = load_preset_task(cls, preset, load_weights=load_weights, **kwargs)
+        if model.preset_search is not None:
+            model.compile(sampler="auto")
+        return model
 
     def __init__(self, backbone, preprocessor=None, **kwargs):
         if not isinstance(backbone, Seq2SeqBackbone):
@@ -125,7 +153,7 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         loss="auto",
         *,
         weighted_metrics="auto",
-        sampler="greedy",
+        sampler="auto",
         label_smoothing=0.0,
         **kwargs,
     ):
@@ -141,7 +169,9 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             sampler: the search used by `generate()`: a name (`"greedy"`,
                 `"beam"`, `"top_k"`, `"top_p"`, `"random"`, `"exact"`), a
                 config dict or a sampler instance; see
-                `keras_s2s.samplers.get`.
+                `keras_s2s.samplers.get`. `"auto"`: the search a preset's
+                scores were measured with (for a model from `from_preset`),
+                else `"greedy"`.
             label_smoothing: float in [0, 1), for the `"auto"` loss.
             **kwargs: passed to `keras.Model.compile`. Under TensorFlow,
                 `generate()` is XLA-compiled unless `jit_compile=False` is
@@ -162,11 +192,16 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             optimizer=optimizer,
             loss=loss,
             weighted_metrics=weighted_metrics,
-            sampler=samplers.get(sampler),
+            sampler=samplers.get(self._resolve_sampler(sampler)),
             **kwargs,
         )
         self.label_smoothing = label_smoothing
         self._generate_jit_compile = kwargs.get("jit_compile", "auto")
+
+    def _resolve_sampler(self, sampler):
+        if isinstance(sampler, str) and sampler == "auto":
+            return self.preset_search if self.preset_search is not None else "greedy"
+        return sampler
 
     def make_generate_function(self):
         """The compiled generation function (XLA under TensorFlow; see `compile`)."""
@@ -370,15 +405,24 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         Wrong inputs raise a `TypeError` or `ValueError` that names them
         (non-strings, bytes that are not UTF-8, an empty batch, ids outside
         the vocabulary, mismatched shapes, `max_length` not a positive
-        integer, unknown stop ids). An empty or whitespace-only source is
-        encoded as `</s>` alone and gets an output like any other; a source
-        longer than the preprocessor's `encoder_sequence_length` is
-        truncated, with a warning.
+        integer, unknown stop ids). An empty or whitespace-only source
+        string gives `""` without running the model (the rule of
+        `keras_s2s.utils.blank_inputs`, shared with the command line, the
+        exported SavedModel and the server); a source longer than the
+        preprocessor's `encoder_sequence_length` is truncated (its `</s>`
+        kept), with a warning.
         """
         check_positive_int("max_length", max_length, allow_none=True)
         check_stop_token_ids(stop_token_ids, self.backbone.decoder_vocabulary_size)
         if self.preprocessor is None:
             inputs = _check_token_inputs(inputs, self.backbone)
+        else:
+            blank = _blank_positions(inputs)
+            if blank:
+                return self._generate_skipping_blanks(
+                    inputs, blank, max_length=max_length,
+                    stop_token_ids=stop_token_ids, sampler=sampler, **kwargs
+                )
         eager = getattr(self.sampler, "run_eagerly", False)
         if sampler is None and not eager:
             return super().generate(
@@ -395,6 +439,36 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             )
         finally:
             self.sampler, self.generate_function, self.run_eagerly = saved
+
+
+    def _generate_skipping_blanks(self, inputs, blank, **kwargs):
+        """`generate` on the non-blank inputs; `""` for the blank ones."""
+        texts = [inputs] if isinstance(inputs, (str, bytes)) else list(inputs)
+        outputs = [""] * len(texts)
+        kept = [i for i in range(len(texts)) if i not in blank]
+        if kept:
+            generated = self.generate([texts[i] for i in kept], **kwargs)
+            for i, text in zip(kept, generated):
+                outputs[i] = text
+        return outputs[0] if isinstance(inputs, (str, bytes)) else outputs
+
+
+def _blank_positions(inputs):
+    """Indices of the empty or whitespace-only strings of a batch of text.
+
+    Anything that is not a string or a flat list / tuple of strings (token
+    ids, tensors, `tf.data` datasets, nested lists) gives an empty set: the
+    normal checks then apply to it.
+    """
+    if isinstance(inputs, (str, bytes)):
+        texts = [inputs]
+    elif isinstance(inputs, (list, tuple)) and all(
+        isinstance(text, (str, bytes)) for text in inputs
+    ):
+        texts = inputs
+    else:
+        return set()
+    return {i for i, text in enumerate(texts) if is_blank(text)}
 
 
 def _accepts_keyword(function, name):

@@ -11,6 +11,7 @@ from keras_hub.src.utils.tensor_utils import tf
 # (a preset, a `.keras` file) deserializes them.
 from keras_s2s import tokenizers  # noqa: F401
 from keras_s2s.utils.argument_validation import check_positive_int
+from keras_s2s.utils.class_property import classproperty
 from keras_s2s.utils.input_validation import check_text_inputs
 from keras_s2s.utils.input_validation import check_token_ids
 from keras_s2s.utils.input_validation import warn_if_truncated
@@ -128,6 +129,29 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
     ... )
     ['ba']
     """
+
+    @classproperty
+    def presets(cls):
+        """The shipped presets, by name, with their metadata (keras-hub style)."""
+        from keras_s2s.presets.preset_registry import presets_for_class
+
+        return presets_for_class(cls, "preprocessor")
+
+    @classmethod
+    def from_preset(cls, preset, config_file="preprocessor.json", **kwargs):
+        """Loads the preprocessor (and its tokenizers) of a preset.
+
+        Args:
+            preset: a name of `Seq2SeqLMPreprocessor.presets` or a preset
+                directory; its files are verified as for
+                `Seq2SeqLM.from_preset`.
+            config_file: the preprocessor config in the preset.
+            **kwargs: override config arguments (e.g.
+                `encoder_sequence_length`).
+        """
+        from keras_s2s.presets.preset_loading import load_preset_preprocessor
+
+        return load_preset_preprocessor(cls, preset, config_file=config_file, **kwargs)
 
     def __init__(
         self,

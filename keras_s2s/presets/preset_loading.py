@@ -57,10 +57,7 @@ def load_preset_task(cls, preset, load_weights=True, **kwargs):
         ValueError: see `resolve_preset`; or the preset holds a model of
             another family.
     """
-    path = resolve_preset(preset)
-    if os.path.isdir(path):
-        check_preset_files(path, load_weights=load_weights)
-    loader = _safe_loader(path)
+    path, loader = _open_preset(preset, load_weights)
     backbone_cls = loader.check_backbone_class()
     if not issubclass(backbone_cls, cls.backbone_cls):
         raise ValueError(
@@ -69,7 +66,105 @@ def load_preset_task(cls, preset, load_weights=True, **kwargs):
         )
     task = loader.load_task(cls, load_weights, True, **kwargs)
     check_vocabulary_matches_weights(task, path)
+    # A plain attribute, kept out of Keras's tracking (it is a config dict).
+    object.__setattr__(task, "preset_search", recorded_search(path))
     return task
+
+
+def recorded_search(preset_dir):
+    """The search a preset's scores were measured with, or None.
+
+    It is the `"evaluation_search"` in the preset's `metadata.json` (a
+    sampler name or config, see `keras_s2s.samplers.get`), written by the
+    trainer; presets saved otherwise record none.
+    """
+    path = os.path.join(preset_dir, "metadata.json") if os.path.isdir(preset_dir) else None
+    if path is None or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            info = json.load(file).get("keras_s2s") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    return info.get("evaluation_search")
+
+
+def _open_preset(preset, load_weights):
+    """Resolves and verifies `preset`, returns `(path, safe keras-hub loader)`."""
+    path = resolve_preset(preset)
+    if os.path.isdir(path):
+        check_preset_files(path, load_weights=load_weights)
+    return path, _safe_loader(path)
+
+
+def load_preset_backbone(cls, preset, load_weights=True, **kwargs):
+    """Loads a backbone (e.g. `Seq2SeqBackbone`) from a preset name or path.
+
+    The same checks as `load_preset_task` (checksums, safe mode) apply.
+
+    Raises:
+        ValueError: see `resolve_preset`; or the preset holds another
+            backbone class.
+    """
+    _, loader = _open_preset(preset, load_weights)
+    backbone_cls = loader.check_backbone_class()
+    if not issubclass(backbone_cls, cls):
+        raise ValueError(
+            f"Preset '{preset}' holds a {backbone_cls.__name__}, not a "
+            f"{cls.__name__}."
+        )
+    return loader.load_backbone(backbone_cls, load_weights, **kwargs)
+
+
+def load_preset_preprocessor(cls, preset, config_file="preprocessor.json", **kwargs):
+    """Loads a preprocessor (e.g. `Seq2SeqLMPreprocessor`) from a preset.
+
+    The tokenizer(s) come from the preset's assets; files are verified as
+    for `load_preset_task`.
+    """
+    _, loader = _open_preset(preset, load_weights=False)
+    loader.check_backbone_class()
+    return loader.load_preprocessor(cls, config_file, **kwargs)
+
+
+def load_preset_tokenizer(cls, preset, config_file=None, **kwargs):
+    """Loads a tokenizer from a preset, checking its class.
+
+    Args:
+        cls: the tokenizer class (`SentencePieceTokenizer`, `SymbolTokenizer`,
+            `WordPieceTokenizer`).
+        preset: a preset name or directory.
+        config_file: `"tokenizer.json"` (the target tokenizer, or the joint
+            one) or `"encoder_tokenizer.json"` (the source tokenizer of a
+            preset with separate vocabularies). None: the first of these
+            whose class is `cls`.
+
+    Raises:
+        ValueError: the preset has no tokenizer of class `cls` (the message
+            names the classes it has).
+    """
+    import keras
+
+    path, loader = _open_preset(preset, load_weights=False)
+    candidates = [config_file] if config_file else ["tokenizer.json", "encoder_tokenizer.json"]
+    found = {}
+    for name in candidates:
+        config_path = os.path.join(path, name)
+        if not os.path.isfile(config_path):
+            continue
+        with open(config_path, encoding="utf-8") as file:
+            registered_name = json.load(file).get("registered_name")
+        tokenizer_cls = keras.saving.get_registered_object(registered_name)
+        found[name] = registered_name
+        if isinstance(tokenizer_cls, type) and issubclass(tokenizer_cls, cls):
+            return loader.load_tokenizer(tokenizer_cls, name, **kwargs)
+    held = ", ".join(f"{name}: {registered}" for name, registered in found.items())
+    raise ValueError(
+        f"Preset '{preset}' has no {cls.__name__} "
+        f"({held or 'no tokenizer config found'}). Load its tokenizer with "
+        "the class named there, or take it from "
+        "`Seq2SeqLMPreprocessor.from_preset(...)`."
+    )
 
 
 def check_preset_files(preset_dir, load_weights=True):

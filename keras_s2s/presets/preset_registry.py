@@ -1,5 +1,6 @@
 """The presets shipped inside the package: listing them and resolving names."""
 
+import json
 import os
 import re
 
@@ -27,6 +28,34 @@ def preset_names(presets_dir=None):
     )
 
 
+# The configs of a preset directory that name a registered Keras class.
+CLASS_CONFIG_FILES = {
+    "backbone": ("config.json",),
+    "task": ("task.json",),
+    "preprocessor": ("preprocessor.json",),
+    "tokenizer": ("tokenizer.json", "encoder_tokenizer.json"),
+}
+
+
+def _registered_names(preset_dir):
+    """`{"backbone": ["keras_s2s>Seq2SeqBackbone"], "tokenizer": [...], ...}`."""
+    names = {}
+    for kind, config_files in CLASS_CONFIG_FILES.items():
+        names[kind] = []
+        for config_file in config_files:
+            path = os.path.join(preset_dir, config_file)
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as file:
+                    name = json.load(file).get("registered_name")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if name and name not in names[kind]:
+                names[kind].append(name)
+    return names
+
+
 def _summary(name, preset_dir, metadata):
     info = metadata.get("keras_s2s", {})
     files = metadata.get("files", {})
@@ -34,13 +63,21 @@ def _summary(name, preset_dir, metadata):
         entry.get("bytes", 0) for entry in files.values() if isinstance(entry, dict)
     )
     source, target = info.get("source_language"), info.get("target_language")
+    card = info.get("model_card") or {}
+    description = info.get("description") or (info.get("recipe") or {}).get(
+        "description"
+    )
     return {
         "name": name,
+        "description": description,
         "task": info.get("task"),
         "languages": f"{source}-{target}" if source and target else None,
+        "dataset": info.get("dataset"),
+        "domain": card.get("domain"),
         "params": metadata.get("parameter_count"),
         "size_bytes": size,
         "headline_score": info.get("headline_score"),
+        "search": info.get("evaluation_search"),
         "path": preset_dir,
     }
 
@@ -123,3 +160,57 @@ def resolve_preset(preset, presets_dir=None):
         "(see keras_s2s.presets.list_presets()). A preset is one of those "
         "names or the path of a preset directory."
     )
+
+
+def preset_catalog(presets_dir=None):
+    """The shipped presets in keras-hub's `presets` layout, by name.
+
+    Returns:
+        `{name: {"metadata": {...}, "path": directory, "classes": {...}}}`,
+        where `"metadata"` holds what keras-hub users read in a class's
+        `presets` (`"description"`, `"params"`) and keras-s2s's own fields
+        (`"task"`, `"languages"`, `"dataset"`, `"domain"`,
+        `"headline_score"`, `"search"`, `"size_bytes"`, `"path"`), and
+        `"classes"` the registered names of the preset's backbone, task,
+        preprocessor and tokenizer(s), as in its configs.
+    """
+    presets_dir = presets_dir or PRESETS_DIR
+    catalog = {}
+    for summary in list_presets(presets_dir):
+        metadata = {key: value for key, value in summary.items() if key != "name"}
+        catalog[summary["name"]] = {
+            "metadata": metadata,
+            "path": summary["path"],
+            "classes": _registered_names(summary["path"]),
+        }
+    return catalog
+
+
+def presets_for_class(cls, kind, presets_dir=None):
+    """The shipped presets that `cls.from_preset(name)` can load.
+
+    Args:
+        cls: a registered Keras class (e.g. `keras_s2s.models.Seq2SeqLM`).
+        kind: which of a preset's configs must hold `cls` or a subclass of
+            it: `"backbone"` (for backbones and for tasks built on one,
+            through their `backbone_cls`), `"preprocessor"` or `"tokenizer"`
+            (either tokenizer of a preset with separate source and target
+            tokenizers).
+
+    Returns:
+        The catalog entries of `preset_catalog()` for those presets.
+    """
+    import keras
+
+    if kind not in CLASS_CONFIG_FILES:
+        raise ValueError(
+            f"Expected kind in {sorted(CLASS_CONFIG_FILES)}. Received: kind={kind!r}"
+        )
+    presets = {}
+    for name, entry in preset_catalog(presets_dir).items():
+        for registered_name in entry["classes"][kind]:
+            found = keras.saving.get_registered_object(registered_name)
+            if isinstance(found, type) and issubclass(found, cls):
+                presets[name] = entry
+                break
+    return presets

@@ -3,13 +3,14 @@
 import keras
 import keras_hub
 
+from keras_s2s.tokenizers.preset_tokenizer import PresetTokenizerMixin
 from keras_s2s.tokenizers.special_tokens import register_special_tokens
 from keras_s2s.utils.input_validation import check_text_inputs
 from keras_s2s.utils.input_validation import check_token_ids
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
-class SentencePieceTokenizer(keras_hub.tokenizers.SentencePieceTokenizer):
+class SentencePieceTokenizer(PresetTokenizerMixin, keras_hub.tokenizers.SentencePieceTokenizer):
     """A SentencePiece tokenizer whose special tokens are `<pad> <unk> <s> </s>`.
 
     A thin layer over `keras_hub.tokenizers.SentencePieceTokenizer` (which runs

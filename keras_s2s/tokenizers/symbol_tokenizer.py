@@ -14,6 +14,7 @@ from keras_hub.src.utils.tensor_utils import is_int_dtype
 from keras_hub.src.utils.tensor_utils import preprocessing_function
 from keras_hub.src.utils.tensor_utils import tf
 
+from keras_s2s.tokenizers.preset_tokenizer import PresetTokenizerMixin
 from keras_s2s.tokenizers.special_tokens import register_special_tokens
 from keras_s2s.utils.input_validation import check_text_inputs
 
@@ -31,7 +32,7 @@ def normalize_case(text, case):
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
-class SymbolTokenizer(keras_hub.tokenizers.Tokenizer):
+class SymbolTokenizer(PresetTokenizerMixin, keras_hub.tokenizers.Tokenizer):
     """Maps each character, or each space-separated symbol, to an id.
 
     For grapheme-to-phoneme conversion: words go in as letters

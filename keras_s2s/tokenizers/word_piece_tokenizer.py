@@ -3,13 +3,14 @@
 import keras
 import keras_hub
 
+from keras_s2s.tokenizers.preset_tokenizer import PresetTokenizerMixin
 from keras_s2s.tokenizers.special_tokens import UNK_TOKEN
 from keras_s2s.tokenizers.special_tokens import register_special_tokens
 from keras_s2s.utils.input_validation import check_text_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
-class WordPieceTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
+class WordPieceTokenizer(PresetTokenizerMixin, keras_hub.tokenizers.WordPieceTokenizer):
     """A WordPiece tokenizer whose special tokens are `<pad> <unk> <s> </s>`.
 
     A thin layer over `keras_hub.tokenizers.WordPieceTokenizer` (tf.data,

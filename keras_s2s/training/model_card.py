@@ -98,14 +98,47 @@ def _format_vocabulary(sizes):
     )
 
 
-def _example_lines(example):
-    """`generate()` on a validation input, with its greedy output as a comment."""
+def _example_lines(example, search):
+    """`generate()` on a validation input, with its output as a comment."""
     if not example:
         return ['print(model.generate(["..."]))']
     return [
         f"print(model.generate([{json.dumps(example['input'], ensure_ascii=False)}]))",
-        f"# {json.dumps([example['output']], ensure_ascii=False)}  (greedy, the default search)",
+        f"# {json.dumps([example['output']], ensure_ascii=False)}  "
+        f"({_format_search(search)}, the preset's search)",
     ]
+
+
+def _markdown_cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _use_lines(use, metadata):
+    """The "Intended use and limitations" section of a model card."""
+    if not use:
+        return []
+    lines = ["## Intended use and limitations", ""]
+    if use.get("domain"):
+        lines.append(f"- Domain: {use['domain']}")
+    if use.get("strengths"):
+        lines.append(f"- Good at: {use['strengths']}")
+    if use.get("weaknesses"):
+        lines.append(f"- Bad at: {use['weaknesses']}")
+    examples = use.get("examples") or []
+    if examples:
+        lines += [
+            "",
+            f"Outputs of this preset ({_format_search(metadata.get('evaluation_search'))}), "
+            "as `generate()` gives them:",
+            "",
+            "| input | kind | output |",
+            "| --- | --- | --- |",
+            *(
+                f"| {_markdown_cell(e['input'])} | {e['kind']} | {_markdown_cell(e['output'])} |"
+                for e in examples
+            ),
+        ]
+    return lines + [""]
 
 
 def format_model_card(name, metadata, recipe_config):
@@ -140,9 +173,10 @@ def format_model_card(name, metadata, recipe_config):
         "import keras_s2s",
         "",
         f'model = keras_s2s.models.Seq2SeqLM.from_preset("{name}")',
-        *_example_lines(metadata.get("example")),
+        *_example_lines(metadata.get("example"), metadata.get("evaluation_search")),
         "```",
         "",
+        *_use_lines(metadata.get("model_card"), metadata),
         "## Scores",
         "",
         "| split | metric | score | signature |",

@@ -216,6 +216,12 @@ class Recipe:
             `headline_split` (the score `list_presets()` shows; default the
             validation metric on the first test split).
         description: str, one line for the model card.
+        model_card: what the model card and `keras-s2s presets` say about
+            the model's use: `domain` (the training data's kind of text,
+            e.g. "image captions"), `strengths`, `weaknesses` (one sentence
+            each) and `out_of_domain_example` (an input outside that domain,
+            whose output the card shows beside an in-domain one). All
+            optional strings; they do not change training.
         task: str, recorded in the preset metadata. Defaults to the data
             set's (`"translation"`, `"data-to-text"`,
             `"grapheme-to-phoneme"`, `"sentence-compression"`).
@@ -248,7 +254,10 @@ class Recipe:
         "scheduled_sampling",
         "validation",
         "evaluation",
+        "model_card",
     )
+
+    MODEL_CARD_KEYS = ("domain", "strengths", "weaknesses", "out_of_domain_example")
 
     def __init__(
         self,
@@ -265,6 +274,7 @@ class Recipe:
         description="",
         task=None,
         seed=1337,
+        model_card=None,
     ):
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise ValueError(
@@ -278,6 +288,7 @@ class Recipe:
         _non_negative_int("seed", seed)
         self.name = name
         self.description = description
+        self.model_card = self._check_model_card(model_card)
         self.seed = seed
         self.data = self._check_data(_merge("data", data, DATA_DEFAULTS))
         self.task_data = get_task_data(self.data)
@@ -487,6 +498,21 @@ class Recipe:
         _non_negative_int("scheduled_sampling.ramp_epochs", merged["ramp_epochs"])
         return merged
 
+    def _check_model_card(self, model_card):
+        model_card = dict(model_card or {})
+        unknown = sorted(set(model_card) - set(self.MODEL_CARD_KEYS))
+        if unknown:
+            raise ValueError(
+                f"Unknown key '{unknown[0]}' in recipe section 'model_card'. "
+                f"Allowed keys: {list(self.MODEL_CARD_KEYS)}"
+            )
+        for key, value in model_card.items():
+            if not isinstance(value, str):
+                raise ValueError(
+                    f"Expected model_card.{key} to be a string. Received: {value!r}"
+                )
+        return model_card
+
     def _check_evaluation(self, evaluation):
         if evaluation["search"] is None:
             evaluation["search"] = copy.deepcopy(self.validation["search"])
@@ -533,10 +559,10 @@ class Recipe:
 
         A checkpoint directory is only resumed by a recipe with the same
         fingerprint; `training.epochs` may change (to train longer) and the
-        `description` and `evaluation` sections do not count.
+        `description`, `model_card` and `evaluation` sections do not count.
         """
         config = self.get_config()
-        for key in ("description", "evaluation"):
+        for key in ("description", "model_card", "evaluation"):
             config.pop(key)
         config["training"] = dict(config["training"], epochs=None)
         text = json.dumps(config, sort_keys=True, separators=(",", ":"))

@@ -881,13 +881,28 @@ class Trainer:
         return scores, first_validation_source
 
     def _card_example(self, source):
-        """`source` (a validation input) and its greedy output, for the model card."""
+        """`source` (a validation input) and its output, for the model card.
+
+        The output is what `Seq2SeqLM.from_preset(name).generate([source])`
+        gives: the recorded evaluation search.
+        """
         output = self.model.generate(
             [source],
-            sampler="greedy",
-            max_length=self.recipe.preprocessor["decoder_sequence_length"],
+            sampler=self.recipe.evaluation["search"],
+            max_length=self.recipe.evaluation["max_length"]
+            or self.recipe.preprocessor["decoder_sequence_length"],
         )
         return {"input": source, "output": output[0]}
+
+    def _card_use(self, in_domain_source):
+        """The model card's domain, strengths, weaknesses and two examples."""
+        card = self.recipe.model_card
+        examples = [dict(self._card_example(in_domain_source), kind="in-domain")]
+        if card.get("out_of_domain_example"):
+            example = self._card_example(card["out_of_domain_example"])
+            examples.append(dict(example, kind="out-of-domain"))
+        use = {key: card[key] for key in ("domain", "strengths", "weaknesses") if key in card}
+        return dict(use, examples=examples)
 
     def _finish(self, selection, run_start):
         recipe, state = self.recipe, self.state
@@ -940,6 +955,7 @@ class Trainer:
             "recipe": recipe.get_config(),
             "recipe_fingerprint": recipe.fingerprint(),
             "example": self._card_example(example_source),
+            "model_card": self._card_use(example_source),
         }
         preset_dir = None
         if self.output_dir is not None:

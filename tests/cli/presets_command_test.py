@@ -16,8 +16,8 @@ class PresetsCommandTest(CLITestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(own_lines(result.stderr), [])
         header, rule, row = result.stdout.splitlines()
-        self.assertEqual(header.split(), ["name", "task", "languages", "params", "size",
-                                          "headline", "score"])
+        self.assertEqual(header.split(), ["name", "task", "languages", "domain", "params",
+                                          "size", "headline", "score"])
         self.assertEqual(set(rule.replace(" ", "")), {"-"})
         size = sum(
             os.path.getsize(os.path.join(root, name))
@@ -29,7 +29,7 @@ class PresetsCommandTest(CLITestCase):
         self.assertLess(params, 10**6)
         self.assertEqual(
             row.split(),
-            ["tiny_test_en_de", "translation", "en-de", f"{params / 1e3:.1f}", "K",
+            ["tiny_test_en_de", "translation", "en-de", "-", f"{params / 1e3:.1f}", "K",
              f"{size / 2**20:.1f}", "MiB", "12.34", "multi30k_bleu", "(test_2016_flickr)"],
         )
 
@@ -38,8 +38,10 @@ class PresetsCommandTest(CLITestCase):
                                       "--format", "markdown"])
         self.assertEqual(status, 0)
         lines = stdout.splitlines()
-        self.assertEqual(lines[0], "| name | task | languages | params | size | headline score |")
-        self.assertTrue(lines[2].startswith("| tiny_test_en_de | translation | en-de | "))
+        self.assertEqual(
+            lines[0], "| name | task | languages | domain | params | size | headline score |"
+        )
+        self.assertTrue(lines[2].startswith("| tiny_test_en_de | translation | en-de | - | "))
         self.assertTrue(lines[2].endswith(" | 12.34 multi30k_bleu (test_2016_flickr) |"))
         status, stdout, _ = run_main(["presets", "--presets-dir", self.presets_dir,
                                       "--format", "json"])
@@ -58,3 +60,11 @@ class PresetsCommandTest(CLITestCase):
             self.assertEqual(stdout, "No presets are shipped with this installation of keras-s2s.\n")
         status, _, stderr = run_main(["presets", "--presets-dir", os.path.join(empty, "x")])
         self.assertUserError(status, stderr, r"presets directory '.*' does not exist")
+
+    def test_shipped_presets_show_their_domain(self):
+        status, stdout, _ = run_main(["presets"])
+        self.assertEqual(status, 0)
+        rows = {line.split()[0]: line for line in stdout.splitlines()[2:]}
+        self.assertIn("image captions", rows["multi30k_en_de_gru_bahdanau"])
+        self.assertIn("37.43 multi30k_bleu (test_2016_flickr)", rows["multi30k_en_de_gru_bahdanau"])
+        self.assertIn("English news sentences", rows["sentence_compression_lstm_luong_copy"])

@@ -120,8 +120,8 @@ def test_known_sentences_translate_as_recorded(name):
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_model_card_example_is_the_greedy_output(name):
-    """The card's `generate()` example prints what the preset gives."""
+def test_model_card_example_is_the_preset_output(name):
+    """The card's `generate()` example prints what the preset gives (its own search)."""
     if name not in presets.preset_names():
         pytest.skip(f"{name} is not shipped")
     directory = presets.resolve_preset(name)
@@ -182,3 +182,23 @@ def test_command_line_generates_the_recorded_outputs(name):
     )
     assert status == 0, stderr
     assert stdout.splitlines() == [examples[s] for s in sources]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_model_card_states_domain_limits_and_two_honest_examples(name):
+    """Domain, strengths, weaknesses, an in- and an out-of-domain example as generated."""
+    if name not in presets.preset_names():
+        pytest.skip(f"{name} is not shipped")
+    directory = presets.resolve_preset(name)
+    with open(os.path.join(directory, "metadata.json"), encoding="utf-8") as file:
+        use = json.load(file)["keras_s2s"]["model_card"]
+    with open(os.path.join(directory, "README.md"), encoding="utf-8") as file:
+        card = file.read()
+    for key, label in (("domain", "Domain"), ("strengths", "Good at"), ("weaknesses", "Bad at")):
+        assert f"- {label}: {use[key]}" in card
+    assert [e["kind"] for e in use["examples"]] == ["in-domain", "out-of-domain"]
+    model = Seq2SeqLM.from_preset(name)
+    inputs = [e["input"] for e in use["examples"]]
+    assert model.generate(inputs) == [e["output"] for e in use["examples"]]
+    for example in use["examples"]:
+        assert f"| {example['kind']} | {example['output']} |" in card
