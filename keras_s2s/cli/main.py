@@ -158,9 +158,13 @@ def _import_backend_quietly():
     """
     with _stderr_silenced():
         try:
-            import tensorflow  # noqa: F401  (keras-hub and tf.data need it)
+            import tensorflow  # keras-hub and tf.data need it
         except ImportError:
             pass
+        else:
+            # Device discovery (a CUDA probe, logged as an error on machines
+            # without a GPU) happens here, not in the middle of a command.
+            tensorflow.config.list_physical_devices()
         import keras  # noqa: F401
 
 

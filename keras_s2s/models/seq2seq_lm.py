@@ -385,6 +385,43 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             **extras,
         }
 
+    def fit(self, x=None, y=None, batch_size=None, *, shuffle="auto",
+            validation_split=None, validation_data=None, sample_weight=None, **kwargs):
+        """Trains on strings, token ids or a dataset; see `keras.Model.fit`.
+
+        `shuffle`: `"auto"` (the default) shuffles in-memory inputs (lists of
+        strings, arrays) again every epoch and leaves a `tf.data.Dataset`,
+        a grain dataset or a `keras.utils.PyDataset` in its own order (shuffle
+        it when building it, e.g. `keras_s2s.datasets.make_dataset(...,
+        shuffle=True)`); `True` asks the same for in-memory inputs; `False`
+        keeps the order. keras-hub batches in-memory inputs into a dataset
+        before Keras sees them, which would ignore Keras's own shuffling
+        (with a warning); here they are shuffled inside that dataset.
+
+        `validation_split` keeps the last fraction of in-memory inputs for
+        validation, before shuffling, as Keras does.
+        """
+        in_memory = x is not None and not _is_dataset(x)
+        if in_memory and validation_split:
+            if validation_data is not None:
+                raise ValueError(
+                    "Pass either validation_split or validation_data, not both."
+                )
+            (x, y, sample_weight), validation_data = _split_last(
+                (x, y, sample_weight), validation_split
+            )
+        if in_memory and shuffle in ("auto", True):
+            x = _shuffled_batches(x, y, sample_weight, batch_size or 32)
+            y = sample_weight = batch_size = None
+        elif shuffle not in ("auto", True, False):
+            raise ValueError(
+                f"Expected shuffle to be 'auto', True or False. Received: shuffle={shuffle!r}"
+            )
+        return super().fit(
+            x=x, y=y, batch_size=batch_size, sample_weight=sample_weight,
+            validation_data=validation_data, shuffle=False, **kwargs,
+        )
+
     def generate(
         self, inputs, max_length=None, stop_token_ids="auto", sampler=None, **kwargs
     ):
@@ -451,6 +488,54 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             for i, text in zip(kept, generated):
                 outputs[i] = text
         return outputs[0] if isinstance(inputs, (str, bytes)) else outputs
+
+
+def _is_dataset(x):
+    """A tf.data / grain dataset or a `keras.utils.PyDataset` (not in memory)."""
+    if isinstance(x, keras.utils.PyDataset):
+        return True
+    module = type(x).__module__ or ""
+    return module.startswith(("tensorflow", "grain")) and hasattr(x, "__iter__") and not hasattr(
+        x, "shape"
+    )
+
+
+def _split_last(arrays, fraction):
+    """`(train_arrays, validation_arrays)`: the last `fraction` for validation."""
+    if not 0 < fraction < 1:
+        raise ValueError(
+            f"Expected validation_split in (0, 1). Received: validation_split={fraction!r}"
+        )
+    size = len(arrays[0])
+    cut = int(size * (1.0 - fraction))
+    if cut in (0, size):
+        raise ValueError(
+            f"validation_split={fraction} of {size} examples leaves an empty "
+            "training or validation set."
+        )
+    train = tuple(None if a is None else a[:cut] for a in arrays)
+    validation = tuple(None if a is None else a[cut:] for a in arrays)
+    return train, (validation if validation[2] is not None else validation[:2])
+
+
+def _shuffled_batches(x, y, sample_weight, batch_size):
+    """A `tf.data.Dataset` of `(x, y, sample_weight)` reshuffled every epoch."""
+    import tensorflow as tf
+
+    def to_tensor(value):
+        if isinstance(value, dict):
+            return {key: to_tensor(v) for key, v in value.items()}
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (str, bytes)):
+            return tf.constant(list(value), tf.string)
+        return keras.ops.convert_to_numpy(value) if not isinstance(value, np.ndarray) else value
+
+    data = keras.utils.pack_x_y_sample_weight(
+        *(to_tensor(v) for v in (x, y, sample_weight) if v is not None)
+    )
+    size = len(x) if not isinstance(x, dict) else len(next(iter(x.values())))
+    dataset = tf.data.Dataset.from_tensor_slices(data)
+    dataset = dataset.shuffle(size, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size)
 
 
 def _blank_positions(inputs):
