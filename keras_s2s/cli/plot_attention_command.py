@@ -49,9 +49,9 @@ def add_parser(subparsers, parents):
 
 
 def run(args):
-    import matplotlib
-
     from keras_s2s.utils import attention_plot
+
+    matplotlib = attention_plot.import_matplotlib()
 
     if not args.output_file.lower().endswith(".png"):
         raise CLIError(f"output file '{args.output_file}' must end in .png.")

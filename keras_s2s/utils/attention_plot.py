@@ -4,6 +4,19 @@ import numpy as np
 from keras import ops
 
 
+def import_matplotlib():
+    """`matplotlib`, or an `ImportError` that says how to install it."""
+    try:
+        import matplotlib
+        import matplotlib.figure  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            "Attention plots need matplotlib, which is not installed: "
+            "pip install 'keras-s2s[plot]' (or pip install matplotlib)."
+        ) from error
+    return matplotlib
+
+
 def _tokens(tokenizer, ids):
     return [str(tokenizer.id_to_token(int(i))) for i in ids]
 
@@ -121,7 +134,7 @@ def plot_attention_weights(
     >>> figure.canvas.get_width_height()
     (150, 100)
     """
-    from matplotlib.figure import Figure
+    Figure = import_matplotlib().figure.Figure
 
     weights = np.asarray(weights, dtype="float32")
     expected = (len(output_tokens), len(source_tokens))
