@@ -3,6 +3,8 @@ import os
 import keras
 import pytest
 
+from tests.shared_data import require_shared_data
+
 if keras.backend.backend() == "torch":
     import torch
 
@@ -10,6 +12,14 @@ if keras.backend.backend() == "torch":
     # far more than it gains on them (tiny matmuls run ~20x slower with two
     # spinning OpenMP threads on a two-core machine).
     torch.set_num_threads(1)
+
+
+def pytest_runtest_setup(item):
+    # `@pytest.mark.needs_data`: the shared data sets must be there (see
+    # tests/shared_data.py); without them the test fails, or is skipped when
+    # KERAS_S2S_SKIP_DATA_TESTS=1.
+    if item.get_closest_marker("needs_data") is not None:
+        require_shared_data()
 
 
 def pytest_report_header(config):

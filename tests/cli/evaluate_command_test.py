@@ -14,7 +14,7 @@ from tests.cli.cli_test_utils import CLITestCase
 from tests.cli.cli_test_utils import run_cli
 from tests.cli.cli_test_utils import run_main
 
-pytestmark = pytest.mark.skipif(not os.path.isdir(DATA_DIR), reason=f"no data at {DATA_DIR}")
+pytestmark = pytest.mark.needs_data
 SLICE = 6
 
 

@@ -110,7 +110,7 @@ class TrainCommandTest(CLITestCase):
         )
 
     @pytest.mark.slow
-    @pytest.mark.skipif(not os.path.isdir(DATA_DIR), reason=f"no data at {DATA_DIR}")
+    @pytest.mark.needs_data
     def test_train_then_resume_for_one_more_epoch(self):
         recipe = os.path.join(self.tmp_dir, "tiny.json")
         with open(recipe, "w") as file:

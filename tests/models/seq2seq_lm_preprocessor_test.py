@@ -18,6 +18,7 @@ from keras_s2s.tokenizers import SymbolTokenizer
 from keras_s2s.tokenizers import compute_symbol_vocabulary
 from keras_s2s.tokenizers import train_sentencepiece
 from tests.test_case import TestCase
+from tests.shared_data import require_shared_data
 
 # <repo root>/../shared/data
 DATA_DIR = os.path.abspath(
@@ -28,7 +29,7 @@ DATA_DIR = os.path.abspath(
 @pytest.fixture(autouse=True)
 def _shared_data_dir(monkeypatch):
     if not os.path.isdir(DATA_DIR):
-        pytest.skip(f"Data directory not found: {DATA_DIR}")
+        require_shared_data()
     monkeypatch.setenv("KERAS_S2S_DATA_DIR", DATA_DIR)
 
 

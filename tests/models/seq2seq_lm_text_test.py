@@ -14,6 +14,7 @@ from keras_s2s.models import Seq2SeqLMPreprocessor
 from keras_s2s.tokenizers import SentencePieceTokenizer
 from keras_s2s.tokenizers import train_sentencepiece
 from tests.test_case import TestCase
+from tests.shared_data import require_shared_data
 
 SHARED_DATA_DIR = os.path.abspath(
     os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir, "shared", "data")
@@ -23,7 +24,7 @@ SHARED_DATA_DIR = os.path.abspath(
 @pytest.fixture(autouse=True)
 def _shared_data_dir(monkeypatch):
     if not os.path.isdir(SHARED_DATA_DIR):
-        pytest.skip(f"Data directory not found: {SHARED_DATA_DIR}")
+        require_shared_data()
     monkeypatch.setenv("KERAS_S2S_DATA_DIR", SHARED_DATA_DIR)
 
 

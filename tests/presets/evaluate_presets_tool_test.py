@@ -12,6 +12,7 @@ from tests.datasets.conftest import SHARED_DATA_DIR
 from tests.presets.shipped_presets_test import EXPECTED
 from tests.test_case import TestCase
 from tests.test_case import load_tool
+from tests.shared_data import require_shared_data
 
 
 class EvaluatePresetsToolTest(TestCase):
@@ -35,7 +36,7 @@ class EvaluatePresetsToolTest(TestCase):
         if name not in presets.preset_names():
             pytest.skip(f"{name} is not shipped")
         if not os.path.isdir(SHARED_DATA_DIR):
-            pytest.skip(f"Data directory not found: {SHARED_DATA_DIR}")
+            require_shared_data()
         tool = load_tool("evaluate_presets.py")
         path = os.path.join(self.tmp_dir, "rows.json")
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):

@@ -14,6 +14,7 @@ from keras_s2s import presets
 from keras_s2s.models import Seq2SeqLM
 from tests.datasets.conftest import SHARED_DATA_DIR
 from tests.test_case import TestCase
+from tests.shared_data import require_shared_data
 
 MAX_PRESET_BYTES = 25 * 10**6
 
@@ -143,7 +144,7 @@ def test_validation_slice_score_as_recorded(name, monkeypatch):
     if name not in presets.preset_names():
         pytest.skip(f"{name} is not shipped")
     if not os.path.isdir(SHARED_DATA_DIR):
-        pytest.skip(f"Data directory not found: {SHARED_DATA_DIR}")
+        require_shared_data()
     monkeypatch.setenv("KERAS_S2S_DATA_DIR", SHARED_DATA_DIR)
     from keras_s2s.training.evaluation import score_translations
     from keras_s2s.training.recipe import Recipe

@@ -157,7 +157,7 @@ class DistributionTest(TestCase):
 
     @needs_engine
     @pytest.mark.slow
-    @pytest.mark.skipif(not os.path.isdir(DATA_DIR), reason=f"no data at {DATA_DIR}")
+    @pytest.mark.needs_data
     def test_trainer_data_parallel_equals_one_device(self):
         with tempfile.TemporaryDirectory() as root:
             result = run_on_two_devices(TRAINER_SCRIPT, root, DATA_DIR)

@@ -6,13 +6,14 @@ from keras_s2s.datasets import load_cmudict_references
 from keras_s2s.training.task_data import get_task_data
 from tests.datasets.conftest import SHARED_DATA_DIR
 from tests.test_case import TestCase
+from tests.shared_data import require_shared_data
 
 
 class CMUdictDataTest(TestCase):
     def setUp(self):
         super().setUp()
         if not os.path.isdir(SHARED_DATA_DIR):
-            self.skipTest(f"Data directory not found: {SHARED_DATA_DIR}")
+            require_shared_data()
         environment = mock.patch.dict(os.environ, {"KERAS_S2S_DATA_DIR": SHARED_DATA_DIR})
         environment.start()
         self.addCleanup(environment.stop)

@@ -52,7 +52,7 @@ E2E = {
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.isdir(DATA_DIR), reason=f"no data at {DATA_DIR}"),
+    pytest.mark.needs_data,
 ]
 
 

@@ -51,7 +51,7 @@ COMMAND = "KERAS_BACKEND=jax python tools/train.py tiny.json --output-dir preset
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.isdir(DATA_DIR), reason=f"no data at {DATA_DIR}"),
+    pytest.mark.needs_data,
 ]
 
 
