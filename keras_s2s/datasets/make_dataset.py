@@ -129,6 +129,28 @@ def make_dataset(
     _check_positive_int("batch_size", batch_size)
     if shuffle_buffer_size is not None:
         _check_positive_int("shuffle_buffer_size", shuffle_buffer_size)
+    bucket_boundaries, bucket_batch_sizes = check_buckets(
+        bucket_boundaries, bucket_batch_sizes, batch_size
+    )
+
+    ds = tf.data.Dataset.from_tensor_slices(
+        (tf.constant(list(sources), tf.string), tf.constant(list(targets), tf.string))
+    )
+    if shuffle:
+        ds = ds.shuffle(
+            shuffle_buffer_size or len(sources),
+            seed=seed,
+            reshuffle_each_iteration=True,
+        )
+
+    ds = batch_pairs(
+        ds, preprocessor, batch_size, bucket_boundaries, bucket_batch_sizes, drop_remainder
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def check_buckets(bucket_boundaries, bucket_batch_sizes, batch_size):
+    """Validated `(bucket_boundaries, bucket_batch_sizes)` (None, None: no buckets)."""
     if bucket_boundaries is not None:
         bucket_boundaries = [int(b) for b in bucket_boundaries]
         if not bucket_boundaries or any(b < 1 for b in bucket_boundaries) or any(
@@ -150,16 +172,17 @@ def make_dataset(
             _check_positive_int("bucket_batch_sizes[i]", size)
     elif bucket_batch_sizes is not None:
         raise ValueError("bucket_batch_sizes needs bucket_boundaries.")
+    return bucket_boundaries, bucket_batch_sizes
 
-    ds = tf.data.Dataset.from_tensor_slices(
-        (tf.constant(list(sources), tf.string), tf.constant(list(targets), tf.string))
-    )
-    if shuffle:
-        ds = ds.shuffle(
-            shuffle_buffer_size or len(sources),
-            seed=seed,
-            reshuffle_each_iteration=True,
-        )
+
+def batch_pairs(ds, preprocessor, batch_size, bucket_boundaries=None,
+                bucket_batch_sizes=None, drop_remainder=False):
+    """Batches a dataset of `(source, target)` strings and packs the batches.
+
+    The batching, bucketing and packing steps of `make_dataset` (see there),
+    shared with `make_file_dataset`.
+    """
+    import tensorflow as tf
 
     if bucket_boundaries is None:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
@@ -202,4 +225,4 @@ def make_dataset(
                 _trim_to_bucket(tf, widths(encoder_length), widths(decoder_length)),
                 num_parallel_calls=tf.data.AUTOTUNE,
             )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds
