@@ -218,6 +218,30 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
 
         return export_saved_model(self, filepath, **kwargs)
 
+    def save_to_preset(self, preset_dir, max_shard_size=10):
+        """Saves the model as a preset directory, atomically, with checksums.
+
+        keras-hub's files (configs, weights, tokenizer assets) are written
+        into a temporary directory next to `preset_dir` with a
+        `metadata.json` recording the sha256 of each, then moved into place:
+        an existing preset there is replaced in one step, and an interrupted
+        save leaves it intact. `from_preset` verifies the checksums. See
+        `keras_s2s.training.write_preset` (which also writes a model card and
+        metadata, and refuses to replace a directory holding other files).
+
+        Args:
+            preset_dir: the preset directory (created or replaced).
+            max_shard_size: GB per weights file, as in keras-hub.
+
+        Returns:
+            The absolute path of the preset directory.
+        """
+        from keras_s2s.training.preset_writer import write_preset
+
+        return write_preset(
+            self, preset_dir, overwrite=True, max_shard_size=max_shard_size
+        )
+
     # ------------------------------------------------------------ generation
 
     def build_cache(self, encoder_token_ids, encoder_padding_mask):

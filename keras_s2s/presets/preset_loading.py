@@ -35,7 +35,7 @@ def _safe_loader(path):
     return SafeKerasPresetLoader(loader.preset, loader.config)
 
 
-def load_preset_task(cls, preset, load_weights=True, **kwargs):
+def load_preset_task(cls, preset, load_weights=True, trust_unverified=False, **kwargs):
     """Loads a keras-hub task (e.g. `Seq2SeqLM`) from a preset name or path.
 
     The preset is resolved and its files verified with `resolve_preset`
@@ -48,6 +48,9 @@ def load_preset_task(cls, preset, load_weights=True, **kwargs):
         cls: the task class, e.g. `keras_s2s.models.Seq2SeqLM`.
         preset: a preset name or a path to a preset directory.
         load_weights: if False, the weights stay randomly initialized.
+        trust_unverified: load a preset directory whose files cannot be
+            verified (no checksums recorded, or files changed by hand); see
+            `resolve_preset`.
         **kwargs: passed to keras-hub's task loader (e.g. `dtype`).
 
     Returns:
@@ -57,7 +60,7 @@ def load_preset_task(cls, preset, load_weights=True, **kwargs):
         ValueError: see `resolve_preset`; or the preset holds a model of
             another family.
     """
-    path = resolve_preset(preset)
+    path = resolve_preset(preset, trust_unverified=trust_unverified)
     if os.path.isdir(path):
         check_preset_files(path, load_weights=load_weights)
     loader = _safe_loader(path)

@@ -518,6 +518,8 @@ class Trainer:
         _assign(self.training_model.optimizer.variables, checkpoint["optimizer"],
                 "optimizer")
         state = checkpoint["state"]
+        for path, reason in checkpoint.get("skipped", ()):
+            self._print(f"Skipped a damaged checkpoint: {reason}")
         self._print(
             f"Resuming from '{self.manager.checkpoint_path(state['epoch'])}': "
             f"{state['epoch']} epoch(s) done, best validation score "
@@ -619,7 +621,7 @@ class Trainer:
         average_last_n = self.recipe.training["average_last_n"]
         self.manager = CheckpointManager(
             self.checkpoint_dir,
-            keep_checkpoints=1,
+            keep_checkpoints=2,
             keep_weights=average_last_n if average_last_n >= 2 else 0,
         )
         self.manager.remove_temporary_files()
