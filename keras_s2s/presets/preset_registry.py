@@ -2,7 +2,6 @@
 
 import os
 import re
-import warnings
 
 from keras_s2s.presets.preset_integrity import METADATA_FILE
 from keras_s2s.presets.preset_integrity import read_metadata
@@ -89,8 +88,9 @@ def resolve_preset(preset, presets_dir=None, trust_unverified=False):
         presets_dir: where shipped presets live; defaults to the installed
             `keras_s2s/presets/`.
         trust_unverified: for a preset directory you made or edited by hand:
-            skip the checksum verification (with a warning). Shipped presets
-            are always verified.
+            skip the checksum verification (the loader still refuses files
+            it cannot read, naming them). Shipped presets are always
+            verified.
 
     Returns:
         The path (or remote handle) to load from.
@@ -121,14 +121,7 @@ def resolve_preset(preset, presets_dir=None, trust_unverified=False):
             verify_preset(preset_dir, require_checksums=True)
             return preset_dir
     if os.path.isdir(preset):
-        if trust_unverified:
-            warnings.warn(
-                f"Loading preset '{preset}' without verifying its files "
-                "(trust_unverified=True).",
-                UserWarning,
-                stacklevel=3,
-            )
-        else:
+        if not trust_unverified:
             verify_preset(preset, require_checksums=True)
         return preset
     names = preset_names(presets_dir)
