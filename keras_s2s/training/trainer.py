@@ -26,6 +26,7 @@ from keras_s2s.training.scheduled_sampling_model import ScheduledSamplingModel
 from keras_s2s.training.scheduled_sampling_model import scheduled_sampling_probability
 from keras_s2s.training.validation_score import ValidationScore
 from keras_s2s.training.validation_score import validation_log_name
+from keras_s2s.utils.memory_estimate import check_training_fits
 
 DEFAULT_RUNS_DIR = os.path.join("~", ".cache", "keras-s2s", "runs")
 RUN_FILE = "run.json"
@@ -468,6 +469,14 @@ class Trainer:
             encoder_vocabulary_size=encoder_tokenizer.vocabulary_size(),
             decoder_vocabulary_size=decoder_tokenizer.vocabulary_size(),
             **model_config,
+        )
+        # Refuse a batch whose training step cannot fit before fit() tries.
+        check_training_fits(
+            backbone,
+            batch_size=recipe.training["batch_size"],
+            source_length=preprocessor.encoder_sequence_length,
+            target_length=preprocessor.decoder_sequence_length,
+            argument="training.batch_size",
         )
         lm = Seq2SeqLM(backbone, preprocessor=preprocessor)
         optimizer = keras.optimizers.get(json.loads(json.dumps(recipe.optimizer)))
