@@ -14,6 +14,7 @@ import shutil
 import warnings
 
 import keras
+import keras_hub
 import numpy as np
 import pytest
 
@@ -56,7 +57,8 @@ class Context:
         self.id_model.compile(sampler="greedy")
         self.preset_dir = make_preset(os.path.join(root, "presets"), model=self.lm)[1]
         self.plain_dir = os.path.join(root, "plain")
-        self.lm.save_to_preset(self.plain_dir)
+        # A preset made by hand: keras-hub's files, no recorded checksums.
+        keras_hub.models.Task.save_to_preset(self.lm, self.plain_dir)
         self.copies = 0
 
     def generate(self, inputs, **kwargs):
@@ -160,19 +162,19 @@ def _preset_tampered_file(c):
 def _plain_preset_truncated_weights(c):
     path = c.preset_copy(plain=True)
     _truncate(os.path.join(path, "model.weights.h5"))
-    return Seq2SeqLM.from_preset(path)
+    return Seq2SeqLM.from_preset(path, trust_unverified=True)
 
 
 def _plain_preset_truncated_config(c):
     path = c.preset_copy(plain=True)
     _truncate(os.path.join(path, "config.json"))
-    return Seq2SeqLM.from_preset(path)
+    return Seq2SeqLM.from_preset(path, trust_unverified=True)
 
 
 def _plain_preset_truncated_vocabulary(c):
     path = c.preset_copy(plain=True)
     _truncate(os.path.join(path, "assets", "tokenizer", "vocabulary.spm"))
-    return Seq2SeqLM.from_preset(path)
+    return Seq2SeqLM.from_preset(path, trust_unverified=True)
 
 
 def _vocabulary_not_matching_weights(c):
@@ -457,6 +459,10 @@ CASES = {
     "preset_tampered_file": (
         _preset_tampered_file,
         Raises(ValueError, r"'assets/tokenizer/vocabulary.spm' .*does not match"),
+    ),
+    "plain_preset_without_checksums": (
+        lambda c: Seq2SeqLM.from_preset(c.preset_copy(plain=True)),
+        Raises(ValueError, r"records no file checksums .*trust_unverified=True"),
     ),
     "plain_preset_truncated_weights": (
         _plain_preset_truncated_weights,

@@ -101,14 +101,51 @@ def max_length_type(text):
 # ---------------------------------------------------------------- options
 
 
+class PresetArgument(str):
+    """A `--preset` value that carries `--trust-unverified` to the loader."""
+
+    trust_unverified = False
+
+
+def _preset_value(value, trust_unverified):
+    if value is None:
+        return None
+    value = PresetArgument(value)
+    value.trust_unverified = trust_unverified
+    return value
+
+
+class _PresetAction(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        trust = getattr(namespace, "trust_unverified", False)
+        setattr(namespace, self.dest, _preset_value(values, trust))
+
+
+class _TrustUnverifiedAction(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, True)
+        namespace.preset = _preset_value(getattr(namespace, "preset", None), True)
+
+
 def add_preset_argument(parser, default_help=None):
     parser.add_argument(
         "--preset",
         default=None,
         metavar="NAME_OR_DIR",
+        action=_PresetAction,
         help=default_help
         or "a shipped preset name (see 'keras-s2s presets') or a preset "
         "directory (default: the best shipped English-German preset)",
+    )
+    parser.add_argument(
+        "--trust-unverified",
+        action=_TrustUnverifiedAction,
+        help="load a preset directory whose files cannot be verified (no "
+        "checksums in its metadata.json, or files edited by hand); only for "
+        "presets you made yourself",
     )
 
 
@@ -212,7 +249,8 @@ def resolve_preset_argument(preset):
             f"unknown preset '{preset}': not a shipped preset name (shipped: {names}; "
             "see 'keras-s2s presets') and not a preset directory."
         )
-    return preset, resolve_preset(preset)
+    trust = getattr(preset, "trust_unverified", False)
+    return preset, _preset_value(resolve_preset(preset, trust_unverified=trust), trust)
 
 
 def preset_info(path):
@@ -245,7 +283,9 @@ def load_model(path):
     """Loads the `Seq2SeqLM` of a preset path from `open_preset`."""
     from keras_s2s.models import Seq2SeqLM
 
-    model = Seq2SeqLM.from_preset(path)
+    model = Seq2SeqLM.from_preset(
+        path, trust_unverified=getattr(path, "trust_unverified", False)
+    )
     if model.preprocessor is None:
         raise CLIError(
             f"preset '{path}' has no preprocessor (tokenizer), so it cannot take "

@@ -12,6 +12,11 @@ import keras
 
 from keras_s2s import samplers as samplers_lib
 from keras_s2s.utils.argument_validation import check_positive_int
+from keras_s2s.utils.atomic_files import TEMPORARY_PREFIX
+from keras_s2s.utils.atomic_files import is_disk_error
+from keras_s2s.utils.atomic_files import replace_directory
+from keras_s2s.utils.atomic_files import terminate_after_cleanup
+from keras_s2s.utils.atomic_files import write_error
 
 # Written next to `saved_model.pb`; TF Serving ignores `assets.extra/`.
 EXPORT_INFO_FILE = os.path.join("assets.extra", "keras_s2s_export.json")
@@ -64,8 +69,10 @@ def export_saved_model(
     weights are backend-independent); the call is the same.
 
     The export is written to a temporary directory next to `filepath` and
-    renamed into place, so `filepath` is never half-written. A
-    `assets.extra/keras_s2s_export.json` records the sampler, the lengths
+    renamed into place (an existing export is swapped out in one atomic
+    step on Linux), so `filepath` is never half-written; a full disk or an
+    unwritable directory raises one `OSError` naming `filepath`, with no
+    temporary directory left. A `assets.extra/keras_s2s_export.json` records the sampler, the lengths
     and the versions used.
 
     Args:
@@ -135,37 +142,40 @@ def export_saved_model(
     _check_path_free(filepath, overwrite)
 
     parent, name = os.path.split(filepath)
-    os.makedirs(parent, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
-        os.chmod(temporary, 0o755)
-        output = os.path.join(temporary, "saved_model")
-        start = time.perf_counter()
-        if keras.config.backend() == "tensorflow":
-            if not isinstance(model, Seq2SeqLM):
-                model = Seq2SeqLM.from_preset(model)
-                _check_model(model)
-            info = write_generation_module(
-                model, output, sampler=sampler, max_length=max_length,
-                jit_compile=jit_compile,
+    temporary = None
+    with terminate_after_cleanup():
+        try:
+            os.makedirs(parent, exist_ok=True)
+            temporary = tempfile.mkdtemp(
+                prefix=f".{name}{TEMPORARY_PREFIX}{os.getpid()}-", dir=parent
             )
-        else:
-            info = _export_in_subprocess(
-                model, output, temporary, sampler, max_length, jit_compile
-            )
-        info["export_seconds"] = round(time.perf_counter() - start, 3)
-        info["exported_from_backend"] = keras.config.backend()
-        _write_export_info(output, info)
-        _check_path_free(filepath, overwrite)
-        if os.path.lexists(filepath):
-            old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-            os.replace(filepath, os.path.join(old, name))
-            os.replace(output, filepath)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(output, filepath)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+            os.chmod(temporary, 0o755)
+            output = os.path.join(temporary, "saved_model")
+            start = time.perf_counter()
+            if keras.config.backend() == "tensorflow":
+                if not isinstance(model, Seq2SeqLM):
+                    model = Seq2SeqLM.from_preset(model)
+                    _check_model(model)
+                info = write_generation_module(
+                    model, output, sampler=sampler, max_length=max_length,
+                    jit_compile=jit_compile,
+                )
+            else:
+                info = _export_in_subprocess(
+                    model, output, temporary, sampler, max_length, jit_compile
+                )
+            info["export_seconds"] = round(time.perf_counter() - start, 3)
+            info["exported_from_backend"] = keras.config.backend()
+            _write_export_info(output, info)
+            _check_path_free(filepath, overwrite)
+            replace_directory(output, filepath)
+        except BaseException as error:
+            if is_disk_error(error):
+                raise write_error(error, filepath, "SavedModel directory") from error
+            raise
+        finally:
+            if temporary is not None:
+                shutil.rmtree(temporary, ignore_errors=True)
     return filepath
 
 

@@ -16,6 +16,7 @@ from keras_s2s.utils.argument_validation import check_choice
 from keras_s2s.utils.argument_validation import check_positive_int
 from keras_s2s.utils.argument_validation import check_rate
 from keras_s2s.utils.class_property import classproperty
+from keras_s2s.utils.memory_estimate import check_backbone_fits
 
 
 @keras.saving.register_keras_serializable(package="keras_s2s")
@@ -74,6 +75,12 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             `attention_type="bahdanau"`.
         coverage_loss_weight: float >= 0, the weight of the coverage loss.
         dtype: dtype policy of the layers.
+
+    Raises:
+        ValueError: an argument outside its allowed values (named).
+        MemoryError: the weights alone would need more memory than is
+            available (estimated from the arguments before anything is
+            allocated; see `keras_s2s.utils.memory_estimate`).
 
     Example:
     >>> backbone = Seq2SeqBackbone(
@@ -166,6 +173,24 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
         if encoder_hidden_dim is None:
             encoder_hidden_dim = hidden_dim // 2 if bidirectional else hidden_dim
             encoder_hidden_dim = max(encoder_hidden_dim, 1)
+        # Refuse sizes whose weights cannot fit before the backend tries.
+        check_backbone_fits(
+            dict(
+                encoder_vocabulary_size=encoder_vocabulary_size,
+                decoder_vocabulary_size=decoder_vocabulary_size,
+                embedding_dim=embedding_dim,
+                hidden_dim=hidden_dim,
+                encoder_hidden_dim=encoder_hidden_dim,
+                cell_type=cell_type,
+                num_encoder_layers=num_encoder_layers,
+                num_decoder_layers=num_decoder_layers,
+                bidirectional=bidirectional,
+                attention_units=attention_units,
+                input_feeding=input_feeding,
+                tie_embeddings=tie_embeddings,
+            ),
+            bytes_per_parameter=_bytes_per_parameter(dtype),
+        )
 
         # Embeddings ~ N(0, 1 / embedding_dim): unit-norm vectors, and logits
         # of order 1 at initialization against the tanh-bounded outputs.
@@ -343,3 +368,12 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
             }
         )
         return config
+
+
+def _bytes_per_parameter(dtype):
+    """Bytes of one variable under the dtype policy `dtype` (4 for float32)."""
+    try:
+        variable_dtype = keras.dtype_policies.get(dtype).variable_dtype
+    except Exception:
+        return 4
+    return 8 if variable_dtype == "float64" else 2 if "16" in variable_dtype else 4

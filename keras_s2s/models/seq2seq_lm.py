@@ -1,4 +1,6 @@
 import inspect
+import re
+import warnings
 
 import keras
 import keras_hub
@@ -14,6 +16,10 @@ from keras_s2s.utils.argument_validation import check_stop_token_ids
 from keras_s2s.utils.blank_inputs import is_blank
 from keras_s2s.utils.class_property import classproperty
 
+# Examples per compiled `generate()` call; longer batches are chunked.
+DEFAULT_GENERATE_CHUNK_SIZE = 256
+# Inputs are sorted by length inside windows of this many chunks.
+SORT_WINDOW_CHUNKS = 8
 GENERATE_INPUT_KEYS = (
     "encoder_token_ids",
     "encoder_padding_mask",
@@ -247,6 +253,30 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
 
         return export_saved_model(self, filepath, **kwargs)
 
+    def save_to_preset(self, preset_dir, max_shard_size=10):
+        """Saves the model as a preset directory, atomically, with checksums.
+
+        keras-hub's files (configs, weights, tokenizer assets) are written
+        into a temporary directory next to `preset_dir` with a
+        `metadata.json` recording the sha256 of each, then moved into place:
+        an existing preset there is replaced in one step, and an interrupted
+        save leaves it intact. `from_preset` verifies the checksums. See
+        `keras_s2s.training.write_preset` (which also writes a model card and
+        metadata, and refuses to replace a directory holding other files).
+
+        Args:
+            preset_dir: the preset directory (created or replaced).
+            max_shard_size: GB per weights file, as in keras-hub.
+
+        Returns:
+            The absolute path of the preset directory.
+        """
+        from keras_s2s.training.preset_writer import write_preset
+
+        return write_preset(
+            self, preset_dir, overwrite=True, max_shard_size=max_shard_size
+        )
+
     # ------------------------------------------------------------ generation
 
     def build_cache(self, encoder_token_ids, encoder_padding_mask):
@@ -423,7 +453,13 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         )
 
     def generate(
-        self, inputs, max_length=None, stop_token_ids="auto", sampler=None, **kwargs
+        self,
+        inputs,
+        max_length=None,
+        stop_token_ids="auto",
+        sampler=None,
+        chunk_size=DEFAULT_GENERATE_CHUNK_SIZE,
+        **kwargs,
     ):
         """Generates output sequences; see keras-hub's `Seq2SeqLM.generate`.
 
@@ -433,23 +469,52 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
         prompt padded to the maximum output length) and `stop_token_ids` must
         be given.
 
+        A batch longer than `chunk_size` is generated in chunks of
+        `chunk_size` examples, so memory depends on `chunk_size`, not on the
+        number of inputs: a whole test set can be passed in one call. Inside
+        windows of `8 * chunk_size` inputs, examples are sorted by source
+        length (the search of a chunk stops when its longest output ends);
+        the last chunk is padded with copies of the shortest input so the
+        compiled function is reused. Outputs come back in input order and
+        equal those of one big batch (for deterministic samplers; random
+        samplers draw per chunk). A `tf.data` dataset is generated batch by
+        batch, as it is batched.
+
         `sampler` (a name, config or instance, see `keras_s2s.samplers.get`)
         overrides the compiled sampler for this call only; its generation
         function is built for the call (compile with it to reuse one).
         Samplers with `run_eagerly = True` (`ExactSampler`) run outside
         `tf.function` / `jax.jit`.
 
-        Wrong inputs raise a `TypeError` or `ValueError` that names them
-        (non-strings, bytes that are not UTF-8, an empty batch, ids outside
-        the vocabulary, mismatched shapes, `max_length` not a positive
-        integer, unknown stop ids). An empty or whitespace-only source
-        string gives `""` without running the model (the rule of
-        `keras_s2s.utils.blank_inputs`, shared with the command line, the
-        exported SavedModel and the server); a source longer than the
-        preprocessor's `encoder_sequence_length` is truncated (its `</s>`
-        kept), with a warning.
+        Args:
+            inputs: strings (with a preprocessor) or a dict of token ids.
+            max_length: maximum output length in tokens, or None.
+            stop_token_ids: `"auto"`, None or a sequence of token ids.
+            sampler: None (the compiled sampler) or a sampler for this call.
+            chunk_size: positive int, examples per compiled call (default
+                256), or None for a single batch whatever its size.
+            **kwargs: passed to keras-hub's `generate`.
+
+        Returns:
+            As keras-hub's `generate`: strings with a preprocessor, else a
+            dict of NumPy arrays with a first axis of `batch_size`.
+
+        Raises:
+            TypeError, ValueError: wrong inputs, named (non-strings, bytes
+                that are not UTF-8, an empty batch, ids outside the
+                vocabulary, mismatched shapes, `max_length` or `chunk_size`
+                not a positive integer, unknown stop ids).
+            MemoryError: one chunk's search state cannot fit in the available
+                memory (lower `chunk_size`).
+
+        An empty or whitespace-only source string gives `""` without running
+        the model (the rule of `keras_s2s.utils.blank_inputs`, shared with the
+        command line, the exported SavedModel and the server); a source
+        longer than the preprocessor's `encoder_sequence_length` is truncated
+        (its `</s>` kept), with a warning.
         """
         check_positive_int("max_length", max_length, allow_none=True)
+        check_positive_int("chunk_size", chunk_size, allow_none=True)
         check_stop_token_ids(stop_token_ids, self.backbone.decoder_vocabulary_size)
         if self.preprocessor is None:
             inputs = _check_token_inputs(inputs, self.backbone)
@@ -458,24 +523,49 @@ class Seq2SeqLM(keras_hub.models.Seq2SeqLM):
             if blank:
                 return self._generate_skipping_blanks(
                     inputs, blank, max_length=max_length,
-                    stop_token_ids=stop_token_ids, sampler=sampler, **kwargs
+                    stop_token_ids=stop_token_ids, sampler=sampler,
+                    chunk_size=chunk_size, **kwargs
                 )
+        rows = _GenerateRows.of(inputs, text=self.preprocessor is not None)
+        chunks = None
+        if rows is not None:
+            _check_batch_fits(self, rows, chunk_size, sampler)
+            if chunk_size is not None and rows.count > chunk_size:
+                chunks = _chunk_indices(rows.lengths, chunk_size)
+                shortest = int(np.argmin(rows.lengths))
         eager = getattr(self.sampler, "run_eagerly", False)
-        if sampler is None and not eager:
-            return super().generate(
-                inputs, max_length=max_length, stop_token_ids=stop_token_ids, **kwargs
-            )
         saved = (self.sampler, self.generate_function, self.run_eagerly)
         try:
-            if sampler is not None:
-                self.sampler = samplers.get(sampler)
-            self.run_eagerly = saved[2] or getattr(self.sampler, "run_eagerly", False)
-            self.generate_function = None
-            return super().generate(
-                inputs, max_length=max_length, stop_token_ids=stop_token_ids, **kwargs
-            )
+            if sampler is not None or eager:
+                if sampler is not None:
+                    self.sampler = samplers.get(sampler)
+                self.run_eagerly = saved[2] or getattr(
+                    self.sampler, "run_eagerly", False
+                )
+                self.generate_function = None
+
+            def generate_batch(batch):
+                return keras_hub.models.Seq2SeqLM.generate(
+                    self,
+                    batch,
+                    max_length=max_length,
+                    stop_token_ids=stop_token_ids,
+                    **kwargs,
+                )
+
+            if chunks is None:
+                return generate_batch(inputs)
+            with warnings.catch_warnings(record=True) as records:
+                warnings.simplefilter("always")
+                outputs = [
+                    generate_batch(rows.take(_pad_chunk(indices, chunk_size, shortest)))
+                    for indices in chunks
+                ]
+            _warn_once_per_call(records, rows.count)
+            return _merge_in_input_order(outputs, chunks, rows.count)
         finally:
-            self.sampler, self.generate_function, self.run_eagerly = saved
+            if sampler is not None or eager:
+                self.sampler, self.generate_function, self.run_eagerly = saved
 
 
     def _generate_skipping_blanks(self, inputs, blank, **kwargs):
@@ -664,3 +754,195 @@ def _check_token_inputs(inputs, backbone):
             f"{shapes['encoder_token_ids']} and {shapes['decoder_token_ids']}."
         )
     return inputs
+
+
+# ------------------------------------------------------ chunked generation
+
+
+class _GenerateRows:
+    """A batch of `generate()` inputs that can be cut into chunks by rows.
+
+    Args:
+        values: a list (or array) of rows, or a dict of them (same length).
+        lengths: int array `(count,)`, the sort key of each row.
+    """
+
+    def __init__(self, values, lengths):
+        self.values = values
+        self.lengths = np.asarray(lengths)
+        self.count = len(self.lengths)
+
+    @classmethod
+    def of(cls, inputs, text):
+        """The rows of `inputs`, or None if they are not a chunkable batch.
+
+        Text: a list, tuple, rank-1 array or eager tensor of strings, or a
+        dict of them (`"encoder_text"`, `"decoder_text"`). Token ids: the
+        dict of `generate_step` arrays. A single string, a `tf.data`
+        dataset or a symbolic tensor is not chunked.
+        """
+        if text:
+            if isinstance(inputs, dict):
+                values = {k: _text_rows(v) for k, v in inputs.items()}
+                if "encoder_text" not in values or any(
+                    v is None for v in values.values()
+                ):
+                    return None
+                source = values["encoder_text"]
+            else:
+                values = source = _text_rows(inputs)
+                if values is None:
+                    return None
+            lengths = [len(x) for x in source]
+        else:
+            if not isinstance(inputs, dict):
+                return None
+            values = {k: np.asarray(ops.convert_to_numpy(v)) for k, v in inputs.items()}
+            lengths = values["encoder_padding_mask"].astype(bool).sum(axis=-1)
+        sizes = {len(v) for v in values.values()} if isinstance(values, dict) else set()
+        if len(sizes) > 1:
+            return None
+        return cls(values, lengths)
+
+    def take(self, indices):
+        """The rows at `indices`, in the type `generate()` was given."""
+
+        def take(values):
+            if isinstance(values, list):
+                return [values[i] for i in indices]
+            return np.take(values, indices, axis=0)
+
+        if isinstance(self.values, dict):
+            return {k: take(v) for k, v in self.values.items()}
+        return take(self.values)
+
+
+def _text_rows(values):
+    """A list or rank-1 array of strings, or None if `values` is not one."""
+    if isinstance(values, (list, tuple)):
+        return list(values)
+    if isinstance(values, np.ndarray):
+        return values if values.ndim == 1 else None
+    if hasattr(values, "numpy") and len(getattr(values, "shape", ())) == 1:
+        try:
+            return values.numpy()  # An eager tensor of strings.
+        except Exception:
+            return None
+    return None
+
+
+def _chunk_indices(lengths, chunk_size):
+    """Row indices of each chunk: length-sorted inside windows of chunks.
+
+    Args:
+        lengths: int array `(count,)`.
+        chunk_size: rows per chunk.
+
+    Returns:
+        A list of int arrays; their concatenation is a permutation of
+        `range(count)`.
+
+    Example:
+    >>> [list(c) for c in _chunk_indices(np.array([5, 1, 3, 2]), 2)]
+    [[1, 3], [2, 0]]
+    """
+    window = chunk_size * SORT_WINDOW_CHUNKS
+    order = np.concatenate(
+        [
+            start + np.argsort(lengths[start : start + window], kind="stable")
+            for start in range(0, len(lengths), window)
+        ]
+    )
+    return [order[i : i + chunk_size] for i in range(0, len(order), chunk_size)]
+
+
+def _pad_chunk(indices, chunk_size, filler):
+    """`indices` padded to `chunk_size` with the index `filler` repeated.
+
+    Every chunk then has the same shape, so the compiled generation
+    function is traced once; the filler (the shortest input, whose search
+    ends soonest and which is never truncated unless all are) has its
+    outputs dropped.
+    """
+    padding = chunk_size - len(indices)
+    return np.concatenate([indices, np.full(padding, filler, indices.dtype)])
+
+
+def _merge_in_input_order(outputs, chunks, count):
+    """Joins per-chunk `generate()` outputs, rows back in input order.
+
+    Args:
+        outputs: per chunk, a list of rows, an array `(chunk_size, ...)` or a
+            dict of them.
+        chunks: per chunk, the input indices of its (unpadded) rows.
+        count: the number of inputs.
+    """
+    order = np.concatenate(chunks)
+    sizes = [len(indices) for indices in chunks]
+
+    def merge(parts):
+        parts = [part[:size] for part, size in zip(parts, sizes)]
+        if isinstance(parts[0], list):
+            merged = [None] * count
+            for position, value in zip(order, (v for part in parts for v in part)):
+                merged[position] = value
+            return merged
+        parts = [np.asarray(ops.convert_to_numpy(part)) for part in parts]
+        joined = np.concatenate(parts, axis=0)
+        merged = np.empty_like(joined)
+        merged[order] = joined
+        return merged
+
+    if isinstance(outputs[0], dict):
+        return {key: merge([output[key] for output in outputs]) for key in outputs[0]}
+    return merge(outputs)
+
+
+def _check_batch_fits(model, rows, chunk_size, sampler):
+    """Raises `MemoryError` if one batch's search state cannot fit in memory."""
+    from keras_s2s.utils.memory_estimate import check_generation_fits
+
+    search = samplers.get(sampler) if sampler is not None else model.sampler
+    num_beams = getattr(search, "num_beams", None) or 1
+    if isinstance(rows.values, dict) and "encoder_token_ids" in rows.values:
+        source_length = rows.values["encoder_token_ids"].shape[1]
+    else:
+        source_length = getattr(model.preprocessor, "encoder_sequence_length", 1)
+    batch_size = rows.count if chunk_size is None else min(rows.count, chunk_size)
+    check_generation_fits(
+        model.backbone,
+        batch_size=batch_size * num_beams,
+        source_length=source_length or 1,
+        argument="chunk_size",
+        value=chunk_size,
+    )
+
+
+# "3 of 256 source texts have more tokens than fit (24 tokens; ..."
+_COUNTED_WARNING = re.compile(r"^(\d+) of \d+ (.+?) \((\d+) tokens; (.*)$", re.S)
+
+
+def _warn_once_per_call(records, count):
+    """Re-emits the warnings of all chunks once, as for one batch.
+
+    Truncation warnings ("k of n source texts ...") are summed over the
+    chunks into one warning about the `count` inputs; other warnings are
+    re-emitted once each.
+    """
+    counted, seen = {}, []
+    for record in records:
+        message = str(record.message)
+        match = _COUNTED_WARNING.match(message)
+        if match:
+            what, tokens, rest = match.group(2), int(match.group(3)), match.group(4)
+            total, longest, _ = counted.get(what, (0, 0, rest))
+            counted[what] = (total + int(match.group(1)), max(longest, tokens), rest)
+        elif (record.category, message) not in seen:
+            seen.append((record.category, message))
+    for what, (total, longest, rest) in counted.items():
+        seen.append(
+            (UserWarning,
+             f"{min(total, count)} of {count} {what} ({longest} tokens; {rest}")
+        )
+    for category, message in seen:
+        warnings.warn(message, category, stacklevel=3)

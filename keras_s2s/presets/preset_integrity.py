@@ -4,6 +4,8 @@ import hashlib
 import json
 import os
 
+from keras_s2s.utils.atomic_files import atomic_write
+
 METADATA_FILE = "metadata.json"
 # Written by the operating system or by tools, never read by `from_preset`.
 IGNORED_NAMES = (".DS_Store", "__pycache__")
@@ -94,7 +96,9 @@ def verify_preset(preset_dir, require_checksums=True):
     Args:
         preset_dir: path of the preset directory.
         require_checksums: if False, a `metadata.json` without a `"files"`
-            entry (a plain keras-hub preset) passes unchecked.
+            entry (a plain keras-hub preset) passes unchecked. Loading
+            never passes False unless the user asked for it
+            (`trust_unverified=True`).
 
     Returns:
         The parsed metadata.
@@ -123,8 +127,11 @@ def verify_preset(preset_dir, require_checksums=True):
             return metadata
         raise ValueError(
             f"The {METADATA_FILE} of preset '{preset_dir}' records no file "
-            "checksums (no \"files\" entry), so its files cannot be verified. "
-            "Rewrite the preset with `keras_s2s.training.write_preset`."
+            "checksums (no \"files\" entry), so its files cannot be verified; "
+            "refusing to load it. Save presets with `model.save_to_preset` or "
+            "`keras_s2s.training.write_preset`, which record them; for a preset "
+            "you made by hand and trust, pass trust_unverified=True "
+            "(`--trust-unverified`)."
         )
     if not isinstance(recorded, dict):
         raise ValueError(
@@ -176,10 +183,6 @@ def write_metadata(preset_dir, metadata):
     metadata = dict(metadata)
     metadata["files"] = compute_checksums(preset_dir)
     path = os.path.join(preset_dir, METADATA_FILE)
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as file:
+    with atomic_write(path, "w", encoding="utf-8", what="preset metadata") as file:
         json.dump(metadata, file, indent=2, sort_keys=False)
         file.write("\n")
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)

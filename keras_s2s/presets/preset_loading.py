@@ -35,7 +35,7 @@ def _safe_loader(path):
     return SafeKerasPresetLoader(loader.preset, loader.config)
 
 
-def load_preset_task(cls, preset, load_weights=True, **kwargs):
+def load_preset_task(cls, preset, load_weights=True, trust_unverified=False, **kwargs):
     """Loads a keras-hub task (e.g. `Seq2SeqLM`) from a preset name or path.
 
     The preset is resolved and its files verified with `resolve_preset`
@@ -48,6 +48,9 @@ def load_preset_task(cls, preset, load_weights=True, **kwargs):
         cls: the task class, e.g. `keras_s2s.models.Seq2SeqLM`.
         preset: a preset name or a path to a preset directory.
         load_weights: if False, the weights stay randomly initialized.
+        trust_unverified: load a preset directory whose files cannot be
+            verified (no checksums recorded, or files changed by hand); see
+            `resolve_preset`.
         **kwargs: passed to keras-hub's task loader (e.g. `dtype`).
 
     Returns:
@@ -57,7 +60,7 @@ def load_preset_task(cls, preset, load_weights=True, **kwargs):
         ValueError: see `resolve_preset`; or the preset holds a model of
             another family.
     """
-    path, loader = _open_preset(preset, load_weights)
+    path, loader = _open_preset(preset, load_weights, trust_unverified)
     backbone_cls = loader.check_backbone_class()
     if not issubclass(backbone_cls, cls.backbone_cls):
         raise ValueError(
@@ -89,24 +92,25 @@ def recorded_search(preset_dir):
     return info.get("evaluation_search")
 
 
-def _open_preset(preset, load_weights):
+def _open_preset(preset, load_weights, trust_unverified=False):
     """Resolves and verifies `preset`, returns `(path, safe keras-hub loader)`."""
-    path = resolve_preset(preset)
+    path = resolve_preset(preset, trust_unverified=trust_unverified)
     if os.path.isdir(path):
         check_preset_files(path, load_weights=load_weights)
     return path, _safe_loader(path)
 
 
-def load_preset_backbone(cls, preset, load_weights=True, **kwargs):
+def load_preset_backbone(cls, preset, load_weights=True, trust_unverified=False, **kwargs):
     """Loads a backbone (e.g. `Seq2SeqBackbone`) from a preset name or path.
 
-    The same checks as `load_preset_task` (checksums, safe mode) apply.
+    The same checks as `load_preset_task` (checksums, safe mode) apply;
+    `trust_unverified` as there.
 
     Raises:
         ValueError: see `resolve_preset`; or the preset holds another
             backbone class.
     """
-    _, loader = _open_preset(preset, load_weights)
+    _, loader = _open_preset(preset, load_weights, trust_unverified)
     backbone_cls = loader.check_backbone_class()
     if not issubclass(backbone_cls, cls):
         raise ValueError(
@@ -116,18 +120,19 @@ def load_preset_backbone(cls, preset, load_weights=True, **kwargs):
     return loader.load_backbone(backbone_cls, load_weights, **kwargs)
 
 
-def load_preset_preprocessor(cls, preset, config_file="preprocessor.json", **kwargs):
+def load_preset_preprocessor(cls, preset, config_file="preprocessor.json",
+                             trust_unverified=False, **kwargs):
     """Loads a preprocessor (e.g. `Seq2SeqLMPreprocessor`) from a preset.
 
     The tokenizer(s) come from the preset's assets; files are verified as
-    for `load_preset_task`.
+    for `load_preset_task` (`trust_unverified` as there).
     """
-    _, loader = _open_preset(preset, load_weights=False)
+    _, loader = _open_preset(preset, False, trust_unverified)
     loader.check_backbone_class()
     return loader.load_preprocessor(cls, config_file, **kwargs)
 
 
-def load_preset_tokenizer(cls, preset, config_file=None, **kwargs):
+def load_preset_tokenizer(cls, preset, config_file=None, trust_unverified=False, **kwargs):
     """Loads a tokenizer from a preset, checking its class.
 
     Args:
@@ -138,6 +143,7 @@ def load_preset_tokenizer(cls, preset, config_file=None, **kwargs):
             one) or `"encoder_tokenizer.json"` (the source tokenizer of a
             preset with separate vocabularies). None: the first of these
             whose class is `cls`.
+        trust_unverified: as for `load_preset_task`.
 
     Raises:
         ValueError: the preset has no tokenizer of class `cls` (the message
@@ -145,7 +151,7 @@ def load_preset_tokenizer(cls, preset, config_file=None, **kwargs):
     """
     import keras
 
-    path, loader = _open_preset(preset, load_weights=False)
+    path, loader = _open_preset(preset, False, trust_unverified)
     candidates = [config_file] if config_file else ["tokenizer.json", "encoder_tokenizer.json"]
     found = {}
     for name in candidates:

@@ -108,27 +108,34 @@ def list_presets(presets_dir=None):
     ]
 
 
-def resolve_preset(preset, presets_dir=None):
+def resolve_preset(preset, presets_dir=None, trust_unverified=False):
     """Turns a preset name or directory into a verified local directory.
 
     A name of a shipped preset (see `list_presets()`) resolves to
-    `keras_s2s/presets/<name>/`, whose files must all match the sha256
-    recorded in its `metadata.json`. A local directory is verified the same
-    way if its metadata records checksums (a plain keras-hub preset without
-    them loads unchecked). Remote handles (`kaggle://`, `hf://`, ...) are
+    `keras_s2s/presets/<name>/`; a path to a preset directory resolves to
+    itself. Either way every file must match the sha256 recorded in the
+    preset's `metadata.json`, and the recorded files must be exactly those
+    in the directory: a preset whose metadata records no checksums (no
+    `"files"` entry, e.g. a plain keras-hub preset or one whose entry was
+    deleted) is refused. Remote handles (`kaggle://`, `hf://`, ...) are
     returned unchanged for keras-hub to fetch.
 
     Args:
         preset: a preset name or a path to a preset directory.
         presets_dir: where shipped presets live; defaults to the installed
             `keras_s2s/presets/`.
+        trust_unverified: for a preset directory you made or edited by hand:
+            skip the checksum verification (the loader still refuses files
+            it cannot read, naming them). Shipped presets are always
+            verified.
 
     Returns:
         The path (or remote handle) to load from.
 
     Raises:
         ValueError: an unknown name (the message lists the available
-            presets), or a missing, altered or unrecorded file (named).
+            presets), a missing, altered or unrecorded file (named), or
+            metadata without checksums.
 
     Example:
     >>> import tempfile
@@ -151,7 +158,8 @@ def resolve_preset(preset, presets_dir=None):
             verify_preset(preset_dir, require_checksums=True)
             return preset_dir
     if os.path.isdir(preset):
-        verify_preset(preset, require_checksums=False)
+        if not trust_unverified:
+            verify_preset(preset, require_checksums=True)
         return preset
     names = preset_names(presets_dir)
     available = ", ".join(names) if names else "none"

@@ -26,6 +26,7 @@ from keras_s2s.training.scheduled_sampling_model import ScheduledSamplingModel
 from keras_s2s.training.scheduled_sampling_model import scheduled_sampling_probability
 from keras_s2s.training.validation_score import ValidationScore
 from keras_s2s.training.validation_score import validation_log_name
+from keras_s2s.utils.memory_estimate import check_training_fits
 
 DEFAULT_RUNS_DIR = os.path.join("~", ".cache", "keras-s2s", "runs")
 RUN_FILE = "run.json"
@@ -469,6 +470,14 @@ class Trainer:
             decoder_vocabulary_size=decoder_tokenizer.vocabulary_size(),
             **model_config,
         )
+        # Refuse a batch whose training step cannot fit before fit() tries.
+        check_training_fits(
+            backbone,
+            batch_size=recipe.training["batch_size"],
+            source_length=preprocessor.encoder_sequence_length,
+            target_length=preprocessor.decoder_sequence_length,
+            argument="training.batch_size",
+        )
         lm = Seq2SeqLM(backbone, preprocessor=preprocessor)
         optimizer = keras.optimizers.get(json.loads(json.dumps(recipe.optimizer)))
         loss = SparseCrossentropy(
@@ -518,6 +527,8 @@ class Trainer:
         _assign(self.training_model.optimizer.variables, checkpoint["optimizer"],
                 "optimizer")
         state = checkpoint["state"]
+        for path, reason in checkpoint.get("skipped", ()):
+            self._print(f"Skipped a damaged checkpoint: {reason}")
         self._print(
             f"Resuming from '{self.manager.checkpoint_path(state['epoch'])}': "
             f"{state['epoch']} epoch(s) done, best validation score "
@@ -619,7 +630,7 @@ class Trainer:
         average_last_n = self.recipe.training["average_last_n"]
         self.manager = CheckpointManager(
             self.checkpoint_dir,
-            keep_checkpoints=1,
+            keep_checkpoints=2,
             keep_weights=average_last_n if average_last_n >= 2 else 0,
         )
         self.manager.remove_temporary_files()

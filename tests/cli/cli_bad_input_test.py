@@ -25,6 +25,7 @@ import warnings
 from unittest import mock
 
 import keras
+import keras_hub
 import pytest
 
 from keras_s2s import presets
@@ -145,8 +146,13 @@ CASES = {
         lambda c: (["translate", "--preset", _missing(c), "a"], None),
         UserError(r"Preset file 'assets/tokenizer/vocabulary.spm' is missing"),
     ),
+    "preset_without_checksums": (
+        lambda c: (["translate", "--preset", c.plain_dir, "a"], None),
+        UserError(r"records no file checksums .*--trust-unverified"),
+    ),
     "truncated_file_of_a_preset_without_checksums": (
-        lambda c: (["translate", "--preset", _truncated_plain(c), "a"], None),
+        lambda c: (["translate", "--trust-unverified", "--preset", _truncated_plain(c),
+                    "a"], None),
         UserError(r"Preset file 'model.weights.h5' .*cannot be read"),
     ),
     "vocabulary_not_matching_the_weights": (
@@ -186,7 +192,8 @@ class Context:
         keras.utils.set_random_seed(1337)
         self.model, self.preset_dir = make_preset(os.path.join(root, "presets"))
         self.plain_dir = os.path.join(root, "plain")
-        self.model.save_to_preset(self.plain_dir)
+        # A preset made by hand: keras-hub's files, no recorded checksums.
+        keras_hub.models.Task.save_to_preset(self.model, self.plain_dir)
 
     def copy_preset(self, name):
         path = os.path.join(self.root, name)

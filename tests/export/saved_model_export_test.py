@@ -172,6 +172,31 @@ class SavedModelExportTest(TestCase):
         # Nothing half-written is left next to it.
         self.assertEqual(os.listdir(parent), [os.path.basename(self.path)])
 
+    def test_disk_full_or_unwritable_names_the_path_and_leaves_nothing(self):
+        import errno
+        from unittest import mock
+
+        from keras_s2s.export import saved_model_export
+
+        target = os.path.join(self.tmp_dir, "out")
+
+        def full(*args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        with mock.patch.object(saved_model_export, "write_generation_module", full), \
+                mock.patch.object(saved_model_export, "_export_in_subprocess", full):
+            with pytest.raises(OSError, match=f"'{target}': the disk is full"):
+                export_saved_model(self.model, target)
+        self.assertEqual(os.listdir(self.tmp_dir), [])
+
+        def refuse(*args, **kwargs):
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+        with mock.patch.object(saved_model_export.tempfile, "mkdtemp", refuse):
+            with pytest.raises(PermissionError, match=f"'{target}': the directory is not"):
+                export_saved_model(self.model, target)
+        self.assertEqual(os.listdir(self.tmp_dir), [])
+
     def test_invalid_arguments(self):
         target = os.path.join(self.tmp_dir, "out")
         bare = Seq2SeqLM(self.model.backbone)

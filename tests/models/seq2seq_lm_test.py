@@ -385,3 +385,85 @@ class Seq2SeqLMGenerateCompilationTest(TestCase):
             ops.convert_to_numpy(without["scores"]),
             rtol=1e-6,
         )
+
+
+class Seq2SeqLMChunkedGenerateTest(TestCase):
+    """`generate()` cuts long batches into chunks; outputs stay the same."""
+
+    def test_token_id_chunks_equal_one_batch_in_input_order(self):
+        from keras_s2s.samplers import BeamSampler
+
+        # 11 examples of unsorted source lengths: chunks of 4 -> 3 chunks,
+        # the last one padded.
+        inputs = make_inputs(batch_size=11, target_len=7, seed=4)
+        inputs["decoder_padding_mask"][:, 1:] = False
+        self.assertGreater(len(set(inputs["encoder_padding_mask"].sum(1))), 3)
+        model = make_model()
+        for sampler in ("greedy", BeamSampler(num_beams=3, return_all_beams=True)):
+            model.compile(sampler=sampler)
+            whole = model.generate(inputs, stop_token_ids=[2], chunk_size=None)
+            chunked = model.generate(inputs, stop_token_ids=[2], chunk_size=4)
+            self.assertEqual(sorted(chunked), sorted(whole))
+            for key in whole:
+                actual = ops.convert_to_numpy(chunked[key])
+                expected = ops.convert_to_numpy(whole[key])
+                if key == "scores":
+                    # Float sums of another batch size: rounding may differ.
+                    np.testing.assert_allclose(actual, expected, rtol=1e-6)
+                else:
+                    np.testing.assert_array_equal(actual, expected)
+
+    def test_text_chunks_equal_one_batch_and_warn_once(self):
+        import warnings
+
+        from tests.presets.preset_fixtures import make_model as make_text_model
+
+        model = make_text_model()
+        sources = ["a dog runs . two men play . a dog runs", "two", "ein hund rennt .",
+                   "a", "zwei männer", "men play", "runs .", "a dog"]
+        outputs, messages = [], []
+        for chunk_size in (None, 3):
+            with warnings.catch_warnings(record=True) as records:
+                warnings.simplefilter("always")
+                outputs.append(model.generate(
+                    sources, max_length=7, chunk_size=chunk_size, sampler="beam"
+                ))
+            messages.append(
+                [str(r.message) for r in records if "truncated" in str(r.message)]
+            )
+        whole, chunked = outputs
+        self.assertEqual(chunked, whole)
+        self.assertEqual(len(chunked), 8)
+        # One warning counting all 8 sources, as for one batch.
+        self.assertEqual(len(messages[1]), 1)
+        self.assertRegex(messages[1][0], r"^\d of 8 source texts")
+        self.assertEqual(messages[1], messages[0])
+
+    def test_chunk_order_sorts_inside_windows_and_covers_every_input(self):
+        from keras_s2s.models import seq2seq_lm
+
+        lengths = np.random.default_rng(0).integers(1, 50, size=70)
+        chunks = seq2seq_lm._chunk_indices(lengths, chunk_size=4)
+        order = np.concatenate(chunks)
+        self.assertEqual(sorted(order), list(range(70)))
+        self.assertEqual([len(c) for c in chunks], [4] * 17 + [2])
+        window = 4 * seq2seq_lm.SORT_WINDOW_CHUNKS
+        for start in range(0, 70, window):
+            part = order[start : start + window]
+            self.assertEqual(sorted(part), list(range(start, min(start + window, 70))))
+            self.assertTrue(np.all(np.diff(lengths[part]) >= 0))
+
+    def test_bad_chunk_size_and_a_batch_that_cannot_fit(self):
+        from unittest import mock
+
+        from keras_s2s.utils import memory_estimate
+
+        model = make_model()
+        model.compile(sampler="greedy")
+        inputs = make_inputs(batch_size=5)
+        with pytest.raises(ValueError, match="chunk_size to be a positive integer"):
+            model.generate(inputs, stop_token_ids=[2], chunk_size=0)
+        with mock.patch.object(memory_estimate, "available_memory_bytes",
+                               return_value=1000):
+            with pytest.raises(MemoryError, match=r"chunk_size=2 .*Lower chunk_size"):
+                model.generate(inputs, stop_token_ids=[2], chunk_size=2)

@@ -44,11 +44,51 @@ class PresetLoadingTest(TestCase):
         with pytest.raises(ValueError, match="Unknown preset 'other'.*tiny_test_en_de"):
             Seq2SeqLM.from_preset("other")
 
-    def test_a_plain_keras_hub_preset_directory_loads(self):
-        plain = os.path.join(self.tmp_dir, "plain")
-        self.model.save_to_preset(plain)
-        model = Seq2SeqLM.from_preset(plain)
+    def test_save_to_preset_records_checksums_so_the_preset_loads(self):
+        saved = os.path.join(self.tmp_dir, "saved")
+        self.model.save_to_preset(saved)
+        self.assertIn("model.weights.h5", presets.read_metadata(saved)["files"])
+        model = Seq2SeqLM.from_preset(saved)
         self.assertEqual(model.generate(SENTENCES, max_length=6), self.expected)
+
+    def test_a_preset_without_checksums_needs_trust_unverified(self):
+        import keras_hub
+
+        plain = os.path.join(self.tmp_dir, "plain")
+        keras_hub.models.Task.save_to_preset(self.model, plain)
+        with pytest.raises(ValueError, match=r"'.*plain' records no file checksums"):
+            Seq2SeqLM.from_preset(plain)
+        model = Seq2SeqLM.from_preset(plain, trust_unverified=True)
+        self.assertEqual(model.generate(SENTENCES, max_length=6), self.expected)
+
+    def test_deleting_the_files_key_disables_nothing(self):
+        path = os.path.join(self.preset_dir, "metadata.json")
+        with open(path) as file:
+            metadata = json.load(file)
+        del metadata["files"]
+        with open(path, "w") as file:
+            json.dump(metadata, file)
+        for preset in ("tiny_test_en_de", self.preset_dir):
+            with pytest.raises(ValueError, match="records no file checksums"):
+                Seq2SeqLM.from_preset(preset)
+        # Trust is for a user's own directories, never for shipped names.
+        with pytest.raises(ValueError, match="records no file checksums"):
+            Seq2SeqLM.from_preset("tiny_test_en_de", trust_unverified=True)
+        Seq2SeqLM.from_preset(self.preset_dir, trust_unverified=True)
+
+    def test_recorded_files_must_be_exactly_the_directory(self):
+        extra = os.path.join(self.preset_dir, "assets", "extra.txt")
+        with open(extra, "w") as file:
+            file.write("x")
+        with pytest.raises(ValueError, match="'assets/extra.txt' .*not recorded"):
+            Seq2SeqLM.from_preset(self.preset_dir)
+        os.remove(extra)
+        metadata = presets.read_metadata(self.preset_dir)
+        metadata["files"]["other.json"] = {"sha256": "0" * 64, "bytes": 1}
+        with open(os.path.join(self.preset_dir, "metadata.json"), "w") as file:
+            json.dump(metadata, file)
+        with pytest.raises(ValueError, match="'other.json' is missing"):
+            Seq2SeqLM.from_preset(self.preset_dir)
 
     def test_loading_unpickles_nothing(self):
         import pickle

@@ -116,7 +116,7 @@ class TrainToolTest(TestCase):
         self.assertEqual([h["epoch"] for h in history], [1, 2, 3])
         # Epoch 1 was not trained again: its record is the checkpointed one.
         self.assertEqual(history[0], epoch_1["state"]["history"][0])
-        self.assertEqual(manager.checkpoint_epochs(), [3])
+        self.assertEqual(manager.checkpoint_epochs(), [2, 3])  # The newest two are kept.
         self.assertEqual(
             [name for name in os.listdir(checkpoint_dir) if name.startswith(".tmp-")], []
         )

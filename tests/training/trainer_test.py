@@ -1,6 +1,8 @@
 """End-to-end: a tiny recipe trained for two epochs on a few hundred Multi30k pairs."""
 
+import contextlib
 import copy
+import io
 import json
 import os
 import shutil
@@ -251,6 +253,24 @@ class TrainerTest(TestCase):
                          uninterrupted["state"]["history"][0]["loss"])
         self.assertAllClose(resumed["state"]["history"][1]["loss"],
                             uninterrupted["state"]["history"][1]["loss"], atol=1e-5)
+
+        # A truncated newest checkpoint: named, set aside, and training goes
+        # on from the one before (both are kept) to the same weights.
+        self.assertEqual(manager.checkpoint_epochs(), [1, 2])
+        newest = manager.checkpoint_path(2)
+        with open(newest, "r+b") as file:
+            file.truncate(os.path.getsize(newest) // 2)
+        output = io.StringIO()
+        with pytest.warns(UserWarning, match=r"epoch-0002\.ckpt\.npz' is damaged"):
+            with contextlib.redirect_stdout(output):
+                state = Trainer(TINY, checkpoint_dir=run_dir, max_epochs=2, verbose=1,
+                                data_dir=DATA_DIR).train()
+        log = output.getvalue()
+        self.assertRegex(log, r"Skipped a damaged checkpoint: .*epoch-0002\.ckpt\.npz")
+        self.assertIn(f"Resuming from '{manager.checkpoint_path(1)}'", log)
+        self.assertEqual(state["epoch"], 2)
+        self.assertTrue(os.path.exists(newest + ".corrupt"))
+        self.assertAllClose(manager.load(2)["model"], uninterrupted["model"], atol=1e-5)
 
         # The directory only resumes the run it was made for.
         other = copy.deepcopy(TINY)
