@@ -1,6 +1,7 @@
 """uvicorn's HTTP/1.1 protocol with bounds on slow and oversized clients."""
 
 import json
+import time
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -39,9 +40,18 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     uvicorn `Config`; pass the class as `Config(http=GuardedHttpProtocol)`.
     """
 
+    # Seconds a refused client gets to read its error before the close.
+    linger_after_error_s = 1.0
+    # At most one "refused" warning per this many seconds (for all connections).
+    refused_log_interval_s = 10.0
+    _last_refused_log = float("-inf")
+    _refused_since_log = 0
+
     def __init__(self, config, server_state, app_state, _loop=None):
         super().__init__(config, server_state, app_state, _loop=_loop)
         self.limits = config.keras_s2s_limits
+        self._rejected = False
+        self._head_size = 0  # Bytes of the URL and headers parsed so far.
         self._head_timer = None
         self._head_bytes = 0
         self._linger_timer = None
@@ -51,8 +61,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport):
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
-            self.logger.warning("Refused a connection: %d open (max_connections).",
-                                len(self.connections) - 1)
+            self._log_refused()
             self._reject(503, "Service Unavailable",
                          f"The server holds {self.limits.max_connections} "
                          "connections, its most (max_connections); retry later.",
@@ -64,10 +73,36 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._cancel_timers()
         super().connection_lost(exc)
 
+    def _log_refused(self):
+        cls = GuardedHttpProtocol
+        cls._refused_since_log += 1
+        now = time.monotonic()
+        if now - cls._last_refused_log >= self.refused_log_interval_s:
+            self.logger.warning(
+                "Refused %d connection(s) past max_connections=%d.",
+                cls._refused_since_log, self.limits.max_connections,
+            )
+            cls._last_refused_log, cls._refused_since_log = now, 0
+
     def _reject(self, status, reason, message, retry_after=None):
+        """Answers an error, then closes once the client has read it.
+
+        Closing at once, with request bytes unread, would send a TCP reset
+        that can destroy the answer before the client reads it; so the
+        writing side is shut, what arrives is discarded, and the connection
+        is closed `linger_after_error_s` later (or when the client closes).
+        """
         self._cancel_timers()
-        if not self.transport.is_closing():
-            self.transport.write(error_bytes(status, reason, message, retry_after))
+        if self._rejected or self.transport.is_closing():
+            return
+        self._rejected = True
+        self.transport.write(error_bytes(status, reason, message, retry_after))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._linger_timer = self.loop.call_later(
+                self.linger_after_error_s, self._close_slow_client
+            )
+        else:
             self.transport.close()
 
     def send_400_response(self, msg):
@@ -76,6 +111,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                      "valid request line, headers and Content-Length.")
 
     # Timers.
+    def eof_received(self):
+        if self._rejected:
+            self.transport.close()
+        return super().eof_received()
+
     def _cancel_timers(self):
         for timer in (self._head_timer, self._linger_timer):
             if timer is not None:
@@ -96,28 +136,50 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     # Parsing.
     def data_received(self, data):
+        if self._rejected:
+            return  # Discarded until the close.
         awaiting_head = self._head_timer is not None
         super().data_received(data)
         if awaiting_head and self._head_timer is not None:
             self._head_bytes += len(data)
             if self._head_bytes > self.limits.max_header_bytes:
-                self._reject(431, "Request Header Fields Too Large",
-                             "The request line and headers exceed "
-                             f"{self.limits.max_header_bytes} bytes "
-                             "(max_header_bytes).")
+                self._reject_large_head()
+
+    def _reject_large_head(self):
+        self._reject(431, "Request Header Fields Too Large",
+                     "The request line and headers exceed "
+                     f"{self.limits.max_header_bytes} bytes (max_header_bytes).")
 
     def on_message_begin(self):
         self._message_complete = False
+        self._head_size = 0
         self._arm_head_timer()
         super().on_message_begin()
+
+    def on_url(self, url):
+        self._head_size += len(url)
+        super().on_url(url)
+
+    def on_header(self, name, value):
+        self._head_size += len(name) + len(value) + 4
+        super().on_header(name, value)
 
     def on_headers_complete(self):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        if self._head_size > self.limits.max_header_bytes:
+            self._reject_large_head()
+            return
         super().on_headers_complete()
 
+    def on_body(self, body):
+        if not self._rejected:
+            super().on_body(body)
+
     def on_message_complete(self):
+        if self._rejected:
+            return
         self._message_complete = True
         if self._linger_timer is not None:
             self._linger_timer.cancel()

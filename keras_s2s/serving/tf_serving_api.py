@@ -125,7 +125,9 @@ class TFServingAPI:
         return rest_api.parse_predict_request(
             body,
             limits.max_input_chars,
-            max_batch_items=limits.max_inputs_per_request,
+            # A request larger than the queue could never run.
+            max_batch_items=min(limits.max_inputs_per_request,
+                                limits.max_queued_inputs),
             input_key=self.model.input_key,
             max_json_depth=limits.max_json_depth,
             max_number_digits=limits.max_number_digits,
