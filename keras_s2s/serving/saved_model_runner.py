@@ -72,7 +72,8 @@ class SavedModelRunner:
         export_info: the export's `keras_s2s_export.json` (or `{}`).
 
     Raises:
-        ValueError: no SavedModel there, or a signature of another kind.
+        ValueError: no SavedModel there, a damaged one, or a signature of
+            another kind.
 
     Example:
 
@@ -94,7 +95,15 @@ class SavedModelRunner:
         from keras_s2s.export.saved_model_export import read_export_info
 
         self._tf = tf
-        self._loaded = tf.saved_model.load(self.export_dir)
+        try:
+            self._loaded = tf.saved_model.load(self.export_dir)
+        except Exception as error:  # A damaged or foreign file: say which.
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ValueError(
+                f"Cannot load the SavedModel in '{self.export_dir}' "
+                f"({type(error).__name__}: {message[:300]}). Export it again with "
+                "keras_s2s.export.export_saved_model."
+            ) from None
         signatures = self._loaded.signatures
         if rest_api.SIGNATURE_NAME not in signatures:
             raise ValueError(

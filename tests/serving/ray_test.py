@@ -2,20 +2,14 @@
 
 import http.client
 import json
-import socket
 
 import pytest
 
 from tests.serving.serving_fixtures import SOURCES
 from tests.serving.serving_fixtures import RunningServer
+from tests.serving.serving_fixtures import free_port
 from tests.serving.serving_fixtures import tiny_export
 from tests.test_case import TestCase
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def request(port, method, path, body=None):

@@ -45,29 +45,17 @@ def saved_model_outputs():
     ]
 
 
-class RunningServer:
-    """A `make_server(...)` serving in a thread; a context manager."""
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
-    def __init__(self, **kwargs):
-        from keras_s2s.serving import make_server
 
-        _, export_dir = tiny_export()
-        kwargs.setdefault("port", 0)
-        self.server = make_server(export_dir, "tiny", **kwargs)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+class HTTPClient:
+    """Requests to a server on 127.0.0.1:`port`."""
 
-    def close(self):
-        self.server.shutdown(timeout=60)
-        self.server.server_close()
-        self.thread.join(60)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
+    def __init__(self, port):
+        self.port = port
 
     def connection(self, timeout=30):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -93,3 +81,28 @@ class RunningServer:
             while chunk := raw.recv(65536):
                 answer += chunk
         return answer
+
+
+class RunningServer(HTTPClient):
+    """A `make_server(...)` serving in a thread; a context manager."""
+
+    def __init__(self, **kwargs):
+        from keras_s2s.serving import make_server
+
+        _, export_dir = tiny_export()
+        kwargs.setdefault("port", 0)
+        self.server = make_server(export_dir, "tiny", **kwargs)
+        super().__init__(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown(timeout=60)
+        self.server.server_close()
+        self.thread.join(60)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
