@@ -123,7 +123,8 @@ def start_server(args):
         "import sys\n"
         "from keras_s2s.serving import serve\n"
         "serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]), "
-        "max_batch_size=int(sys.argv[4]), batch_timeout_ms=float(sys.argv[5]))\n"
+        "max_batch_size=int(sys.argv[4]), batch_timeout_ms=float(sys.argv[5]), "
+        "verbose=False)\n"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", code, args.serve, args.model_name, str(port),

@@ -44,6 +44,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
 import load_test  # noqa: E402
 
+STEPS = ("head_of_line", "hangup", "malformed", "slow_headers", "early_disconnects",
+         "load", "lifecycle")
 # Lines TensorFlow and absl write to stderr at import.
 TF_LOG_PREFIXES = ("I0000", "W0000", "E0000", "WARNING: All log", "To enable the")
 SERVER_CODE = """
@@ -69,6 +71,8 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds any one request may take")
     parser.add_argument("--log-dir", default="/tmp/serving_stress")
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help=f"comma-separated subset of {','.join(STEPS)}")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--language", default="en")
     parser.add_argument("--sentences-file")
@@ -317,18 +321,27 @@ def run_server(label, root, args, sentences):
     print(f"== {label} server ({root})", flush=True)
     server = Server(root, args.export_dir, args.model_name, log_path)
     results = {}
-    steps = [
-        lambda: head_of_line(server, args.model_name, sentences, args.big, args.timeout),
-        lambda: hangup(server, args.model_name, sentences, args.big, args.timeout),
-        lambda: malformed(server, args.model_name),
-        lambda: slow_headers(server, args.model_name, sentences, args.slow_connections),
-        lambda: early_disconnects(server, args.model_name, sentences),
-        lambda: load(server, args.model_name, sentences, args.load_clients,
-                     args.load_seconds, args.timeout),
-        lambda: lifecycle(server, args.model_name, sentences, root, args.export_dir),
-    ]
+    steps = {
+        "head_of_line": lambda: head_of_line(server, args.model_name, sentences,
+                                             args.big, args.timeout),
+        "hangup": lambda: hangup(server, args.model_name, sentences, args.big,
+                                 args.timeout),
+        "malformed": lambda: malformed(server, args.model_name),
+        "slow_headers": lambda: slow_headers(server, args.model_name, sentences,
+                                             args.slow_connections),
+        "early_disconnects": lambda: early_disconnects(server, args.model_name,
+                                                       sentences),
+        "load": lambda: load(server, args.model_name, sentences, args.load_clients,
+                             args.load_seconds, args.timeout),
+        "lifecycle": lambda: lifecycle(server, args.model_name, sentences, root,
+                                       args.export_dir),
+    }
+    chosen = [name.strip() for name in args.steps.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(steps))
+    if unknown:
+        raise SystemExit(f"Unknown --steps {unknown}; choose from {list(steps)}.")
     try:
-        for step in steps:
+        for step in (steps[name] for name in chosen):
             began = time.monotonic()
             part = step()
             print(f"   {json.dumps(part)} ({time.monotonic() - began:.0f} s)", flush=True)

@@ -8,8 +8,9 @@ embedding). Clients written for TF Serving (`POST
 /v1/models/<name>:predict` with `{"instances": [...]}`) work unchanged.
 `keras_s2s.serving.ray` deploys the same model and API on Ray Serve.
 
-Importing this package imports neither TensorFlow nor the HTTP stack; the
-server needs the `serving` extra (`pip install 'keras-s2s[serving]'`).
+The serving modules import TensorFlow (in the model worker) and the HTTP
+stack only when a server is made; the server needs the `serving` extra
+(`pip install 'keras-s2s[serving]'`).
 """
 
 from keras_s2s.serving.model_server import ModelServer

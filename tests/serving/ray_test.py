@@ -8,6 +8,7 @@ import pytest
 from tests.serving.serving_fixtures import SOURCES
 from tests.serving.serving_fixtures import RunningServer
 from tests.serving.serving_fixtures import free_port
+from tests.serving.serving_fixtures import tensorflow_backend_only
 from tests.serving.serving_fixtures import tiny_export
 from tests.test_case import TestCase
 
@@ -23,6 +24,7 @@ def request(port, method, path, body=None):
 
 class RayServeTest(TestCase):
     @pytest.mark.slow
+    @tensorflow_backend_only
     def test_ray_serve_answers_as_the_single_process_server(self):
         ray = pytest.importorskip("ray")
         serve = pytest.importorskip("ray.serve")

@@ -9,10 +9,19 @@ import tempfile
 import threading
 
 import keras
+import pytest
 
 from tests.presets.preset_fixtures import make_model
 
 SOURCES = ["a dog runs .", "two men play .", "", "ein hund"]
+# For tests of process management and Ray: the server runs TensorFlow alone
+# whatever KERAS_BACKEND is, so one backend covers them (each costs 30-90 s
+# of subprocesses importing the backend); the other backends' exports are
+# served by the in-process tests.
+tensorflow_backend_only = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the server runs TensorFlow whatever the backend; run once, under it",
+)
 MAX_LENGTH = 8
 
 

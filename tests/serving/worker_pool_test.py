@@ -13,6 +13,7 @@ import pytest
 
 from tests.serving.serving_fixtures import HTTPClient
 from tests.serving.serving_fixtures import free_port
+from tests.serving.serving_fixtures import tensorflow_backend_only
 from tests.serving.serving_fixtures import tiny_export
 from tests.test_case import TestCase
 
@@ -69,6 +70,7 @@ def workers_of(pid):
 
 class WorkerPoolTest(TestCase):
     @pytest.mark.slow
+    @tensorflow_backend_only
     def test_two_workers_serve_one_port_and_drain_on_sigterm(self):
         _, export_dir = tiny_export()
         port = free_port()
@@ -102,6 +104,7 @@ class WorkerPoolTest(TestCase):
         self.assertFalse(any("Traceback" in line for line in seen), "\n".join(seen))
 
     @pytest.mark.slow
+    @tensorflow_backend_only
     def test_a_model_that_cannot_load_stops_the_pool_with_one_line(self):
         _, export_dir = tiny_export()
         broken = os.path.join(self.tmp_dir, "broken", "1")
