@@ -49,9 +49,9 @@ STEPS = ("head_of_line", "hangup", "malformed", "slow_headers", "early_disconnec
 # Lines TensorFlow and absl write to stderr at import.
 TF_LOG_PREFIXES = ("I0000", "W0000", "E0000", "WARNING: All log", "To enable the")
 SERVER_CODE = """
-import sys
+import json, sys
 from keras_s2s.serving import serve
-serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]))
+serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]), **json.loads(sys.argv[4]))
 """
 
 
@@ -62,6 +62,9 @@ def parse_args(argv=None):
     parser.add_argument("--old-root", help="code tree of the 'before' server")
     parser.add_argument("--new-root", default=REPO_ROOT)
     parser.add_argument("--only", choices=["old", "new"], default=None)
+    parser.add_argument("--new-server-kwargs", type=json.loads, default={},
+                        help='JSON keyword arguments of the new serve(), e.g. '
+                        '\'{"max_batch_size": 8}\'')
     parser.add_argument("--big", type=load_test.bounded_int(1, 4096), default=2000)
     parser.add_argument("--slow-connections", type=load_test.bounded_int(1, 4000),
                         default=800)
@@ -82,14 +85,15 @@ def parse_args(argv=None):
 class Server:
     """A server subprocess from a code tree, its log in a file."""
 
-    def __init__(self, root, export_dir, model_name, log_path):
+    def __init__(self, root, export_dir, model_name, log_path, kwargs=None):
         self.root, self.export_dir, self.model_name = root, export_dir, model_name
         self.port = load_test.free_port()
         self.log_path = log_path
         self.log = open(log_path, "w")
         env = dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="2")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", SERVER_CODE, export_dir, model_name, str(self.port)],
+            [sys.executable, "-c", SERVER_CODE, export_dir, model_name, str(self.port),
+             json.dumps(kwargs or {})],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=root,
         )
         load_test.wait_until_ready(self.port, model_name, self.process)
@@ -315,11 +319,11 @@ def lifecycle(server, name, sentences, root, export_dir):
             "busy port: traceback": "Traceback" in process.stderr}
 
 
-def run_server(label, root, args, sentences):
+def run_server(label, root, args, sentences, kwargs=None):
     os.makedirs(args.log_dir, exist_ok=True)
     log_path = os.path.join(args.log_dir, f"{label}.log")
     print(f"== {label} server ({root})", flush=True)
-    server = Server(root, args.export_dir, args.model_name, log_path)
+    server = Server(root, args.export_dir, args.model_name, log_path, kwargs)
     results = {}
     steps = {
         "head_of_line": lambda: head_of_line(server, args.model_name, sentences,
@@ -359,7 +363,8 @@ def main(argv=None):
     if args.old_root and args.only != "new":
         runs["before"] = run_server("before", args.old_root, args, sentences)
     if args.only != "old":
-        runs["after"] = run_server("after", args.new_root, args, sentences)
+        runs["after"] = run_server("after", args.new_root, args, sentences,
+                                   args.new_server_kwargs)
     keys = list(dict.fromkeys(k for run in runs.values() for k in run))
     labels = list(runs)
     print("\n| what | " + " | ".join(labels) + " |")

@@ -62,12 +62,12 @@ def add_parser(subparsers, parents):
     parser.add_argument("--port", type=port_number, default=8501,
                         help="TCP port (default: 8501, TF Serving's REST port; 0 "
                         "picks a free one, printed at start)")
-    parser.add_argument("--workers", type=positive(int), default=1,
+    parser.add_argument("--workers", type=positive(int), default=1, metavar="N",
                         help="server processes, each with its own model (default: 1)")
-    parser.add_argument("--max-batch-size", type=positive(int), default=32,
+    parser.add_argument("--max-batch-size", type=positive(int), default=32, metavar="N",
                         help="most inputs per model call (default: 32)")
     parser.add_argument("--batch-timeout-ms", type=positive(float, zero=True),
-                        default=5.0,
+                        default=5.0, metavar="MS",
                         help="how long a batch waits to fill (default: 5)")
     parser.add_argument("--quiet", action="store_true",
                         help="no access log (one line per request)")
@@ -77,14 +77,15 @@ def add_parser(subparsers, parents):
         default = getattr(defaults, field.name)
         limits.add_argument(
             "--" + field.name.replace("_", "-"), type=positive(field.type),
-            default=default, help=f"{_LIMIT_HELP[field.name]} (default: {default:g})",
+            default=default, metavar="SECONDS" if field.type is float else "N",
+            help=f"{_LIMIT_HELP[field.name]} (default: {default})",
         )
     ray = parser.add_argument_group("Ray Serve (several machines)")
     ray.add_argument("--ray", action="store_true",
                      help="deploy on Ray Serve (a local Ray instance, or --ray-address)")
     ray.add_argument("--ray-address", default=None,
                      help="the Ray cluster to join (default: start a local one)")
-    ray.add_argument("--replicas", type=positive(int), default=1,
+    ray.add_argument("--replicas", type=positive(int), default=1, metavar="N",
                      help="Ray Serve replicas, each with its own model (default: 1)")
     parser.set_defaults(run=run)
     return parser

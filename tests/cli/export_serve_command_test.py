@@ -116,6 +116,7 @@ class ExportServeCommandTest(CLITestCase):
               "--sampler", "exact"], r"ExactSampler"),
             (["serve", os.path.join(self.tmp_dir, "missing")], r"export directory '.*missing' does not exist"),
             (["serve", existing], r"No SavedModel in '.*existing'"),
+            (["serve", existing, "--ray", "--workers", "2"], r"with --ray use --replicas"),
         ]
         for args, pattern in cases:
             with self.subTest(args=args):
