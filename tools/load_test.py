@@ -57,6 +57,9 @@ def parse_args(argv=None):
                         default=8, help="client threads (connections)")
     parser.add_argument("--requests", type=bounded_int(1, MAX_REQUESTS),
                         default=200, help="measured requests in total")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="stop starting requests after this many seconds "
+                        "(--requests still bounds the count)")
     parser.add_argument("--warmup-requests", type=bounded_int(0, MAX_REQUESTS),
                         default=None, help="unmeasured requests first "
                         "(default: one per client)")
@@ -120,7 +123,8 @@ def start_server(args):
         "import sys\n"
         "from keras_s2s.serving import serve\n"
         "serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]), "
-        "max_batch_size=int(sys.argv[4]), batch_timeout_ms=float(sys.argv[5]))\n"
+        "max_batch_size=int(sys.argv[4]), batch_timeout_ms=float(sys.argv[5]), "
+        "verbose=False)\n"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", code, args.serve, args.model_name, str(port),
@@ -132,8 +136,10 @@ def start_server(args):
 
 
 def run_clients(port, model_name, sentences, num_requests, concurrency,
-                instances, timeout):
+                instances, timeout, duration=None):
     """Sends `num_requests` requests from `concurrency` threads.
+
+    With `duration` (seconds), no request starts after that time.
 
     Returns `(latencies, errors, wall_seconds)`: latencies (s) of the
     successful requests and a list of error descriptions.
@@ -142,13 +148,14 @@ def run_clients(port, model_name, sentences, num_requests, concurrency,
     lock = threading.Lock()
     counter = iter(range(num_requests))
     latencies, errors = [], []
+    deadline = None if duration is None else time.perf_counter() + duration
 
     def client():
         connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
         while True:
             with lock:
                 index = next(counter, None)
-            if index is None:
+            if index is None or (deadline is not None and time.perf_counter() > deadline):
                 break
             start = index * instances
             batch = [sentences[(start + i) % len(sentences)] for i in range(instances)]
@@ -214,7 +221,7 @@ def main(argv=None):
                         args.instances, args.timeout)
         latencies, errors, wall = run_clients(
             port, args.model_name, sentences, args.requests, args.concurrency,
-            args.instances, args.timeout,
+            args.instances, args.timeout, duration=args.duration,
         )
     finally:
         if process is not None:

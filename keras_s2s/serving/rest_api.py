@@ -52,8 +52,80 @@ def _decode_text(value, where, max_input_chars):
         raise ServingError(f"{where}: the input is not valid Unicode text.") from None
 
 
+def _check_depth(value, max_depth, depth=1):
+    """True if the arrays and objects in `value` nest at most `max_depth` deep."""
+    if isinstance(value, (list, dict)):
+        if depth > max_depth:
+            return False
+        children = value.values() if isinstance(value, dict) else value
+        return all(_check_depth(child, max_depth, depth + 1) for child in children)
+    return True
+
+
+def decode_json(body, max_json_depth=None, max_number_digits=None):
+    """A request body as JSON, within bounds of nesting and number size.
+
+    Args:
+        body: `bytes`, UTF-8 JSON.
+        max_json_depth: int or None, the deepest nesting of arrays and
+            objects accepted (`{"instances": ["a"]}` is 2 deep).
+        max_number_digits: int or None, the longest number literal accepted.
+
+    Returns:
+        The decoded value.
+
+    Raises:
+        ServingError: (400) not UTF-8, malformed JSON, nested too deeply,
+            a number too long.
+
+    Example:
+    >>> decode_json(b'{"instances": ["a dog"]}', max_json_depth=2)
+    {'instances': ['a dog']}
+    >>> decode_json(b'[[["a"]]]', max_json_depth=2)
+    Traceback (most recent call last):
+    ...
+    keras_s2s.serving.serving_error.ServingError: The request JSON nests arrays and objects more than 2 deep (max_json_depth); a predict request needs 3 at most.
+    """
+
+    def check_number(kind):
+        def parse(text):
+            if max_number_digits is not None and len(text) > max_number_digits:
+                raise ServingError(
+                    f"The request holds a number of {len(text)} characters; the "
+                    f"server accepts at most {max_number_digits} (max_number_digits)."
+                )
+            return kind(text)
+
+        return parse
+
+    too_deep = ServingError(
+        "The request JSON nests arrays and objects more than "
+        f"{max_json_depth} deep (max_json_depth); a predict request needs 3 at most."
+    )
+    try:
+        value = json.loads(
+            body.decode("utf-8"),
+            parse_int=check_number(int),
+            parse_float=check_number(float),
+        )
+    except UnicodeDecodeError:
+        raise ServingError("The request body is not UTF-8 text.") from None
+    except json.JSONDecodeError as error:
+        raise ServingError(f"Malformed JSON in the request body: {error}.") from None
+    except RecursionError:  # Deeper than Python's recursion limit.
+        if max_json_depth is None:
+            raise ServingError("The request JSON is nested too deeply.") from None
+        raise too_deep from None
+    except ValueError as error:  # An integer past Python's 4,300 digits.
+        raise ServingError(f"Malformed number in the request body: {error}.") from None
+    if max_json_depth is not None and not _check_depth(value, max_json_depth):
+        raise too_deep
+    return value
+
+
 def parse_predict_request(body, max_input_chars, max_batch_items=None,
-                          input_key=INPUT_KEY):
+                          input_key=INPUT_KEY, max_json_depth=None,
+                          max_number_digits=None):
     """Parses a predict request body into input strings.
 
     Args:
@@ -61,14 +133,17 @@ def parse_predict_request(body, max_input_chars, max_batch_items=None,
         max_input_chars: int, the longest accepted input string.
         max_batch_items: int or None, the most inputs in one request.
         input_key: the name of the signature's string input.
+        max_json_depth: int or None, see `decode_json`.
+        max_number_digits: int or None, see `decode_json`.
 
     Returns:
         `(texts, row_format)`: a list of UTF-8 `bytes`, and True for the
         `"instances"` format (False for `"inputs"`).
 
     Raises:
-        ServingError: (400) malformed JSON, wrong field names, non-string,
-            empty or oversized inputs, another signature.
+        ServingError: (400) malformed or too deeply nested JSON, wrong field
+            names, non-string, too long or too many inputs, another
+            signature.
 
     Example:
     >>> parse_predict_request(b'{"instances": ["a dog", {"inputs": "a cat"}]}', 100)
@@ -76,12 +151,7 @@ def parse_predict_request(body, max_input_chars, max_batch_items=None,
     >>> parse_predict_request(b'{"inputs": {"inputs": ["a dog"]}}', 100)
     ([b'a dog'], False)
     """
-    try:
-        request = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ServingError("The request body is not UTF-8 text.") from None
-    except json.JSONDecodeError as error:
-        raise ServingError(f"Malformed JSON in the request body: {error}.") from None
+    request = decode_json(body, max_json_depth, max_number_digits)
     if not isinstance(request, dict):
         raise ServingError(
             "Expected the request body to be a JSON object with an 'instances' "

@@ -5,6 +5,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +31,17 @@ def _lines(stream, lines):
     lines.put(None)
 
 
+def _predict(url, sentences):
+    """The outputs a running server answers for `sentences`."""
+    request = urllib.request.Request(
+        url + ":predict",
+        data=json.dumps({"instances": sentences}).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return [p["outputs"] for p in json.load(response)["predictions"]]
+
+
 class ExportServeCommandTest(CLITestCase):
     # Under JAX and PyTorch the export itself runs a TensorFlow subprocess.
     @pytest.mark.slow
@@ -47,9 +59,18 @@ class ExportServeCommandTest(CLITestCase):
             SENTENCES, max_length=8, sampler=BeamSampler(num_beams=2)
         )
 
+        # A port already in use: a one-line error, before the model loads.
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            status, _, stderr = run_main(["serve", export_dir, "--port", str(port)])
+        self.assertUserError(status, stderr, rf"Cannot listen on 127.0.0.1:{port}")
+
         # The model name defaults to the name above the version directory.
         process = subprocess.Popen(
-            [sys.executable, "-m", "keras_s2s.cli", "serve", export_dir, "--port", "0"],
+            [sys.executable, "-m", "keras_s2s.cli", "serve", export_dir, "--port", "0",
+             "--max-batch-size", "2", "--batch-timeout-ms", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
             cwd=REPO_ROOT,
         )
@@ -64,21 +85,27 @@ class ExportServeCommandTest(CLITestCase):
                 seen.append(line)
                 match = SERVING_LINE.match(line)
                 url = match and match[1]
-            request = urllib.request.Request(
-                url + ":predict",
-                data=json.dumps({"instances": SENTENCES}).encode("utf-8"),
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=60) as response:
-                predictions = json.load(response)["predictions"]
-            self.assertEqual([p["outputs"] for p in predictions], expected)
-            process.send_signal(signal.SIGINT)
+            self.assertEqual(_predict(url, SENTENCES), expected)
+            # SIGTERM while a big request runs: it is answered, then exit 0.
+            replies = []
+            big = threading.Thread(
+                target=lambda: replies.append(_predict(url, SENTENCES * 100)))
+            big.start()
+            time.sleep(1.0)
+            process.send_signal(signal.SIGTERM)
+            big.join(120)
+            self.assertEqual(replies, [expected * 100])
             self.assertEqual(process.wait(timeout=60), 0)
+            access_log = process.stdout.read()
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        self.assertFalse(any("Traceback" in line for line in seen))
+        while (line := lines.get(timeout=10)) is not None:
+            seen.append(line)
+        self.assertFalse(any("Traceback" in line for line in seen), "\n".join(seen))
+        self.assertEqual(access_log.count('"POST /v1/models/tiny_en_de:predict HTTP/1.1" 200'),
+                         2, access_log)
 
     def test_user_errors(self):
         existing = os.path.join(self.tmp_dir, "existing")
@@ -89,6 +116,7 @@ class ExportServeCommandTest(CLITestCase):
               "--sampler", "exact"], r"ExactSampler"),
             (["serve", os.path.join(self.tmp_dir, "missing")], r"export directory '.*missing' does not exist"),
             (["serve", existing], r"No SavedModel in '.*existing'"),
+            (["serve", existing, "--ray", "--workers", "2"], r"with --ray use --replicas"),
         ]
         for args, pattern in cases:
             with self.subTest(args=args):

@@ -1,4 +1,4 @@
-"""One answer everywhere: Python, the command line and the SavedModel agree.
+"""One answer everywhere: Python, the command line, the SavedModel and the server.
 
 For every shipped preset, `tests/presets/preset_outputs.json` records its
 outputs for 21 inputs (16 validation inputs, the model card's in-domain and
@@ -7,9 +7,10 @@ longer than the encoder takes), decoded with the preset's own search
 (`tools/record_preset_outputs.py`). Under every backend,
 `Seq2SeqLM.from_preset(name).generate(inputs)` and `keras-s2s generate
 --preset NAME -i FILE` must give exactly those strings. Under TensorFlow
-the preset is also exported and the SavedModel must give them too (the
-server test in `tests/serving/` serves such an export); under JAX and
-PyTorch one preset is exported through the TensorFlow subprocess.
+the preset is also exported and the SavedModel must give them too; under JAX and
+PyTorch one preset is exported through the TensorFlow subprocess. Under
+TensorFlow the export is also served with `keras_s2s.serving` and queried
+over HTTP, which must return them as well.
 """
 
 import json
@@ -72,7 +73,7 @@ def test_command_line_gives_the_recorded_outputs(preset, tmp_path):
     assert output_file.read_text(encoding="utf-8").split("\n")[:-1] == outputs
 
 
-def test_saved_model_gives_the_recorded_outputs(preset, tmp_path):
+def test_saved_model_and_server_give_the_recorded_outputs(preset, tmp_path):
     name, model = preset
     if keras.backend.backend() != "tensorflow" and name != EXPORTED_ON_EVERY_BACKEND:
         pytest.skip("exported under TensorFlow (and one preset on every backend)")
@@ -90,6 +91,33 @@ def test_saved_model_gives_the_recorded_outputs(preset, tmp_path):
     blank = np.array([not text.strip() for text in inputs])
     np.testing.assert_array_equal(scores[blank], 0.0)
     assert np.all(scores[~blank] < 0.0)
+    if keras.backend.backend() == "tensorflow":
+        assert _served(export_dir, inputs) == outputs
+
+
+def _served(export_dir, inputs):
+    """The outputs of `keras-s2s serve`'s server for `inputs`, over HTTP."""
+    import threading
+    import urllib.request
+
+    from keras_s2s.serving import make_server
+
+    server = make_server(export_dir, "parity", port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        request = urllib.request.Request(
+            server.url + ":predict",
+            data=json.dumps({"instances": inputs}).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:
+            predictions = json.loads(response.read().decode("utf-8"))["predictions"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=30)
+    return [p["outputs"] if isinstance(p, dict) else p for p in predictions]
 
 
 def keras_s2s_sampler_config(search):

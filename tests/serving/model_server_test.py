@@ -6,74 +6,47 @@ the whole class; every test talks to it with `http.client`.
 
 import base64
 import http.client
-import json
 import os
 import shutil
-import socket
-import tempfile
 import threading
+import time
 
 import keras
 import pytest
-import tensorflow as tf
 
-from keras_s2s.export import export_saved_model
 from keras_s2s.serving import make_server
 from keras_s2s.serving import resolve_export_dir
-from tests.presets.preset_fixtures import make_model
+from tests.serving.serving_fixtures import MAX_LENGTH
+from tests.serving.serving_fixtures import SOURCES
+from tests.serving.serving_fixtures import RunningServer
+from tests.serving.serving_fixtures import saved_model_outputs
+from tests.serving.serving_fixtures import tiny_export
 from tests.test_case import TestCase
-
-SOURCES = ["a dog runs .", "two men play .", "", "ein hund"]
-MAX_LENGTH = 8
 
 
 class ModelServerTest(TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        keras.utils.set_random_seed(1337)
-        cls.model = make_model()
-        cls._dir = tempfile.TemporaryDirectory()
-        cls.export_dir = export_saved_model(
-            cls.model, os.path.join(cls._dir.name, "tiny"), max_length=MAX_LENGTH
+        cls.model, cls.export_dir = tiny_export()
+        cls.running = RunningServer(
+            max_batch_size=8, batch_timeout_ms=50, max_input_chars=40,
+            max_request_bytes=4096,
         )
-        cls.server = make_server(
-            cls.export_dir, "tiny", port=0, max_batch_size=8,
-            batch_timeout_ms=50, max_input_chars=40, max_request_bytes=4096,
-        )
-        cls.port = cls.server.server_address[1]
-        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
-        cls.thread.start()
-        # What the SavedModel itself answers, for comparison.
-        signature = tf.saved_model.load(cls.export_dir).signatures["serving_default"]
-        out = signature(inputs=tf.constant(SOURCES))
-        cls.expected = [
-            {"outputs": text.decode("utf-8"), "scores": float(score)}
-            for text, score in zip(out["outputs"].numpy(), out["scores"].numpy())
-        ]
+        cls.server = cls.running.server
+        cls.expected = saved_model_outputs()
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.shutdown()
-        cls.server.server_close()
-        cls.thread.join(10)
-        cls._dir.cleanup()
+        cls.running.close()
         super().tearDownClass()
 
     def request(self, method, path, body=None, connection=None, headers=None):
-        own = connection is None
-        connection = connection or http.client.HTTPConnection(
-            "127.0.0.1", self.port, timeout=30
+        status, reply, response = self.running.request(
+            method, path, body, connection, headers
         )
-        if body is not None and not isinstance(body, bytes):
-            body = json.dumps(body).encode("utf-8")
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        data = response.read()
-        if own:
-            connection.close()
         self.assertEqual(response.getheader("Content-Type"), "application/json")
-        return response.status, json.loads(data)
+        return status, reply
 
     def assertPredictions(self, predictions, expected):
         """Equal strings; scores equal up to float32 rounding of the batch."""
@@ -140,7 +113,7 @@ class ModelServerTest(TestCase):
                          keras.config.backend())
 
     def test_bad_requests_get_json_errors_and_the_server_keeps_serving(self):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection = self.running.connection()
         predict = "/v1/models/tiny:predict"
         cases = [
             ("POST", predict, b'{"instances": ["a dog"', 400, "Malformed JSON"),
@@ -153,6 +126,10 @@ class ModelServerTest(TestCase):
             ("POST", predict, {"instances": []}, 400, "no inputs"),
             ("POST", predict, {"instances": ["x" * 41]}, 400, "at most 40"),
             ("POST", predict, {"inputs": "a dog"}, 400, "list"),
+            ("POST", predict, b"[" * 3000, 400, "more than 16 deep"),
+            ("POST", predict, b"[" + b"9" * 1000 + b"]", 400, "max_number_digits"),
+            ("POST", predict, b"\xff\xfe", 400, "not UTF-8"),
+            ("POST", predict, b"", 400, "no body"),
             ("GET", predict, None, 405, "use POST"),
             ("POST", "/v1/models/tiny", {"instances": ["a"]}, 405, "use GET"),
             ("POST", "/v1/models/tiny:classify", {"instances": ["a"]}, 400,
@@ -163,6 +140,7 @@ class ModelServerTest(TestCase):
             ("GET", "/v1/models/tiny/versions/2", None, 404, "Specific"),
             ("GET", "/v1/models/tiny/labels/stable", None, 404, "Labeled"),
             ("GET", "/v2/anything", None, 404, "Malformed request"),
+            ("PATCH", "/healthz", None, 404, "Malformed request"),
             ("POST", "/v1/models/tiny:explain", {"instances": ["a"]}, 404,
              "Malformed request"),
         ]
@@ -180,22 +158,30 @@ class ModelServerTest(TestCase):
         self.assertPredictions(reply["predictions"], self.expected[:1])
         connection.close()
 
-    def test_oversized_and_unframed_bodies(self):
+    def test_oversized_and_chunked_bodies(self):
         big = {"instances": ["a dog"] * 1000}  # > max_request_bytes = 4096
-        status, reply = self.request("POST", "/v1/models/tiny:predict", big)
-        self.assertEqual(status, 400)
+        connection = self.running.connection()
+        status, reply = self.request("POST", "/v1/models/tiny:predict", big, connection)
+        self.assertEqual(status, 413)
         self.assertRegex(reply["error"], r"at most 4096 \(max_request_bytes\)")
-        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as raw:
-            raw.sendall(b"POST /v1/models/tiny:predict HTTP/1.1\r\n"
-                        b"Host: 127.0.0.1\r\n\r\n")
-            answer = b""
-            while chunk := raw.recv(65536):
-                answer += chunk
-        head, _, body = answer.partition(b"\r\n\r\n")
-        self.assertTrue(head.startswith(b"HTTP/1.1 400"), head)
-        self.assertIn("Content-Length", json.loads(body)["error"])
-        status, _ = self.request("GET", "/v1/models/tiny")
+        # The unread body was discarded: the connection still works.
+        status, _ = self.request("GET", "/v1/models/tiny", None, connection)
         self.assertEqual(status, 200)
+        connection.close()
+        # A chunked body (no Content-Length) is read, within the same bound.
+        def chunks(body):
+            yield body[:10]
+            yield body[10:]
+
+        for body, expected_status in ((b'{"instances": ["a dog runs ."]}', 200),
+                                      (b'{"instances": ["' + b"a" * 5000 + b'"]}', 413)):
+            connection = self.running.connection()
+            connection.request("POST", "/v1/models/tiny:predict", body=chunks(body),
+                               encode_chunked=True)
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+            self.assertEqual(response.status, expected_status)
 
     def test_concurrent_requests_are_batched(self):
         before = self.server.batcher.num_batches
@@ -237,3 +223,36 @@ class ModelServerTest(TestCase):
             make_server(self.export_dir, "bad/name", port=0)
         with pytest.raises(ValueError, match="port"):
             make_server(self.export_dir, "tiny", port=70000)
+        with pytest.raises(ValueError, match="max_queued_inputs"):
+            make_server(self.export_dir, "tiny", port=0, max_queued_inputs=0)
+        with pytest.raises(OSError, match=r"Cannot listen on 127.0.0.1:\d+: .*in use"):
+            make_server(self.export_dir, "tiny", port=self.running.port)
+
+
+class GracefulShutdownTest(TestCase):
+    def test_shutdown_lets_in_flight_requests_finish(self):
+        running = RunningServer(max_batch_size=2, batch_timeout_ms=0,
+                                drain_timeout_s=60)
+        replies = []
+        started = threading.Event()
+
+        def client():
+            started.set()
+            replies.append(running.request(
+                "POST", "/v1/models/tiny:predict", {"instances": ["a dog"] * 200}
+            )[:2])
+
+        thread = threading.Thread(target=client)
+        thread.start()
+        started.wait()
+        while running.server.batcher.num_inputs == 0:
+            time.sleep(0.01)
+        began = time.monotonic()
+        running.close()  # Drains: the big request still gets its answer.
+        thread.join(60)
+        self.assertLess(time.monotonic() - began, 60)
+        [(status, reply)] = replies
+        self.assertEqual(status, 200)
+        self.assertEqual(len(reply["predictions"]), 200)
+        with pytest.raises(OSError):
+            http.client.HTTPConnection("127.0.0.1", running.port, timeout=5).connect()

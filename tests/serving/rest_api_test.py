@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from keras_s2s.serving.rest_api import decode_json
 from keras_s2s.serving.rest_api import format_predict_response
 from keras_s2s.serving.rest_api import parse_predict_request
 from keras_s2s.serving.rest_api import status_response
@@ -77,6 +78,40 @@ class ParsePredictRequestTest(TestCase):
 
     def test_length_limit_counts_characters_not_bytes(self):
         self.assertEqual(_parse({"instances": ["ä" * 20]})[0], ["ä".encode() * 20])
+
+
+class DecodeJsonTest(TestCase):
+    def test_nesting_within_the_bound_is_decoded(self):
+        request = {"instances": [{"b64": "YQ=="}]}  # 3 deep.
+        self.assertEqual(decode_json(json.dumps(request).encode(), 3), request)
+
+    def test_deep_nesting_and_long_numbers_are_400(self):
+        cases = [
+            (b"[[[[1]]]]", dict(max_json_depth=3), "more than 3 deep"),
+            (b'{"a": {"b": {"c": {}}}}', dict(max_json_depth=3), "more than 3 deep"),
+            # Past Python's recursion limit: still a 400, never a crash.
+            (b"[" * 200_000 + b"]" * 200_000, dict(max_json_depth=16),
+             "more than 16 deep"),
+            (b"[" * 200_000, dict(), "nested too deeply"),
+            (b'{"instances": [' + b"9" * 5000 + b"]}", dict(max_number_digits=100),
+             "number of 5000 characters.*at most 100"),
+            (b"[1." + b"5" * 200 + b"]", dict(max_number_digits=100),
+             "number of 202 characters"),
+            # Without a bound, Python's own limit on int digits.
+            (b"[" + b"9" * 5000 + b"]", dict(), "Malformed number"),
+        ]
+        for body, kwargs, message in cases:
+            with self.subTest(body=body[:20], kwargs=kwargs):
+                with pytest.raises(ServingError, match=message) as info:
+                    decode_json(body, **kwargs)
+                self.assertEqual(info.value.status, 400)
+
+    def test_predict_request_applies_the_bounds(self):
+        with pytest.raises(ServingError, match="more than 2 deep"):
+            _parse({"instances": [{"inputs": "a"}]}, max_json_depth=2)
+        with pytest.raises(ServingError, match="at most 3"):
+            _parse({"instances": ["a"], "signature_name": 12345},
+                   max_number_digits=3)
 
 
 class FormatResponseTest(TestCase):
