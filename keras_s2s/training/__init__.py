@@ -27,3 +27,6 @@ from keras_s2s.training.scheduled_sampling_model import scheduled_sampling_proba
 from keras_s2s.training.trainer import DEFAULT_RUNS_DIR
 from keras_s2s.training.trainer import Trainer
 from keras_s2s.training.validation_score import ValidationScore
+from keras_s2s.training.sequence_distillation import SequenceDistillationTrainer
+from keras_s2s.training.sequence_distillation import distill
+from keras_s2s.training.sequence_distillation import distill_targets

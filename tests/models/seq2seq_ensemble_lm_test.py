@@ -76,7 +76,7 @@ def teacher_forcing_inputs(inputs, token_ids):
 
 
 def log_softmax(x):
-    x = np.asarray(x, np.float64)
+    x = np.asarray(ops.convert_to_numpy(x), np.float64)
     x = x - x.max(-1, keepdims=True)
     return x - np.log(np.exp(x).sum(-1, keepdims=True))
 
