@@ -70,6 +70,26 @@ def _average(logits):
     return ops.mean(ops.stack(log_probs, axis=0), axis=0)
 
 
+class _MemberAverage(keras.layers.Layer):
+    """Calls every member on the same inputs and averages them (`_average`).
+
+    Internal to `Seq2SeqEnsembleLM`, which serializes the members itself.
+    """
+
+    def __init__(self, members, **kwargs):
+        super().__init__(**kwargs)
+        self.members = list(members)
+
+    def call(self, inputs, training=False):
+        # logits: M x (batch_size, target_len, vocabulary_size)
+        logits = [member(inputs, training=training) for member in self.members]
+        return _average(logits)
+
+    def compute_output_spec(self, inputs, training=False):
+        spec = self.members[0].compute_output_spec(inputs)
+        return keras.KerasTensor(spec.shape, dtype="float32")
+
+
 def _check_members(members):
     if isinstance(members, (Seq2SeqLM, str)) or not isinstance(members, (list, tuple)):
         raise ValueError(
@@ -242,10 +262,12 @@ class Seq2SeqEnsembleLM(Seq2SeqLM):
                 ("decoder_padding_mask", "bool"),
             )
         }
-        # outputs: M x (batch_size, target_len, vocabulary_size)
-        outputs = [member(inputs) for member in members]
+        # outputs: (batch_size, target_len, vocabulary_size), float32. One
+        # layer calls the members: their names need not be unique (presets
+        # saved from default-named models all load as "seq2_seq_lm").
+        outputs = _MemberAverage(members, name="member_average")(inputs)
         keras_hub.models.Seq2SeqLM.__init__(
-            self, inputs=inputs, outputs=_average(outputs), compile=False, **kwargs
+            self, inputs=inputs, outputs=outputs, compile=False, **kwargs
         )
         # === Layers ===
         self.members = list(members)

@@ -18,7 +18,7 @@ STOP = [3]
 
 
 def make_member(attention_type="bahdanau", cell_type="gru", preprocessor=None,
-                **kwargs):
+                name=None, **kwargs):
     config = dict(
         encoder_vocabulary_size=17,
         decoder_vocabulary_size=17,
@@ -28,7 +28,7 @@ def make_member(attention_type="bahdanau", cell_type="gru", preprocessor=None,
         attention_type=attention_type,
     )
     config.update(kwargs)
-    model = Seq2SeqLM(Seq2SeqBackbone(**config), preprocessor=preprocessor)
+    model = Seq2SeqLM(Seq2SeqBackbone(**config), preprocessor=preprocessor, name=name)
     # Without XLA: tracing is several times faster on these tiny models.
     model.compile(jit_compile=False)
     return model
@@ -269,3 +269,18 @@ class Seq2SeqEnsembleLMTest(TestCase):
         self.assertAllClose(ensemble(x), expected, atol=1e-5)
         with self.assertRaisesRegex(ValueError, "not saved as one preset"):
             ensemble.save_to_preset(os.path.join(self.tmp_dir, "ensemble"))
+
+    def test_members_with_the_same_name_and_the_same_member_twice(self):
+        # Presets saved from default-named models all load with one name.
+        first = make_member(name="seq2_seq_lm_same")
+        second = make_member("luong", "lstm", name="seq2_seq_lm_same")
+        x = teacher_forcing_inputs(make_inputs(), make_inputs()["decoder_token_ids"])
+        expected = (log_softmax(first(x)) + log_softmax(second(x))) / 2
+        self.assertAllClose(ensemble_of([first, second])(x), expected, atol=1e-5)
+        twice = ensemble_of([first, first])
+        self.assertAllClose(twice(x), log_softmax(first(x)), atol=1e-5)
+        inputs = make_inputs()
+        self.assertAllEqual(
+            twice.generate(inputs, stop_token_ids=STOP)["decoder_token_ids"],
+            first.generate(inputs, stop_token_ids=STOP)["decoder_token_ids"],
+        )
