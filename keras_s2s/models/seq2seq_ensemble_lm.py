@@ -17,8 +17,8 @@ def _member_key(index, key):
 def _tokenizer_identity(tokenizer):
     """What decides how a tokenizer maps text to ids and back.
 
-    The class, the config (without the layer's name, trainability and dtype
-    policy, whose serialization varies), the vocabulary and, for
+    The class, the config (without the layer's name, trainability, dtype
+    policy and preset file name, which do not change ids), the vocabulary and, for
     SentencePiece, the serialized model (its piece scores decide the
     segmentation). The last two are None while assets are not loaded (a
     tokenizer being restored from a saved model).
@@ -26,7 +26,7 @@ def _tokenizer_identity(tokenizer):
     config = {
         k: v
         for k, v in tokenizer.get_config().items()
-        if k not in ("name", "trainable", "dtype")
+        if k not in ("name", "trainable", "dtype", "config_file")
     }
     try:
         vocabulary = list(tokenizer.get_vocabulary())
