@@ -7,6 +7,7 @@ import os
 import sys
 import warnings
 
+from keras_s2s.cli import distill_command
 from keras_s2s.cli import evaluate_command
 from keras_s2s.cli import export_command
 from keras_s2s.cli import plot_attention_command
@@ -22,6 +23,7 @@ COMMANDS = (
     translate_command,
     evaluate_command,
     train_command,
+    distill_command,
     presets_command,
     plot_attention_command,
     export_command,
@@ -53,6 +55,8 @@ examples:
   keras-s2s evaluate --split test_2016_flickr --max-examples 100
   keras-s2s plot-attention "A girl is eating." -o attention.png
   keras-s2s train zoo/multi30k_en_de_gru_bahdanau.json --output-dir my_en_de
+  keras-s2s distill zoo/multi30k_en_de_gru_bahdanau.json --teacher my_en_de \
+      --teacher my_en_de_2 --output-dir my_en_de_student
   keras-s2s export exported/en_de/1 && keras-s2s serve exported/en_de/1
 
 'keras-s2s COMMAND --help' shows a command's options and examples. Add --debug

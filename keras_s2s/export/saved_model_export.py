@@ -76,9 +76,12 @@ def export_saved_model(
     and the versions used.
 
     Args:
-        model: a `keras_s2s.models.Seq2SeqLM` with a preprocessor, or a
-            preset name or preset directory (see
-            `keras_s2s.models.Seq2SeqLM.from_preset`).
+        model: a `keras_s2s.models.Seq2SeqLM` with a preprocessor (a
+            `keras_s2s.models.Seq2SeqEnsembleLM` exports the ensemble's
+            search: the members' averaged log-probabilities in every step),
+            a preset name or preset directory (see
+            `keras_s2s.models.Seq2SeqLM.from_preset`), or a list of them
+            (an ensemble, see `Seq2SeqEnsembleLM.from_preset`).
         filepath: the SavedModel directory to create.
         sampler: the search, a name (`"greedy"`, `"beam"`, ...), a config
             dict or a sampler instance (see `keras_s2s.samplers.get`).
@@ -131,6 +134,8 @@ def export_saved_model(
         )
     if isinstance(model, Seq2SeqLM):
         _check_model(model)
+    elif _is_preset_list(model):
+        model = [os.fspath(preset) for preset in model]
     elif not isinstance(model, (str, os.PathLike)):
         raise ValueError(
             "Expected model to be a keras_s2s.models.Seq2SeqLM, a preset name "
@@ -153,7 +158,10 @@ def export_saved_model(
             output = os.path.join(temporary, "saved_model")
             start = time.perf_counter()
             if keras.config.backend() == "tensorflow":
-                if not isinstance(model, Seq2SeqLM):
+                if _is_preset_list(model):
+                    model = _load_ensemble(model)
+                    _check_model(model)
+                elif not isinstance(model, Seq2SeqLM):
                     model = Seq2SeqLM.from_preset(model)
                     _check_model(model)
                 info = write_generation_module(
@@ -252,6 +260,31 @@ def _write_export_info(path, info):
         file.write("\n")
 
 
+def _is_preset_list(model):
+    """True for a list of preset names or directories (an ensemble)."""
+    return (
+        isinstance(model, (list, tuple))
+        and len(model) > 0
+        and all(isinstance(preset, (str, os.PathLike)) for preset in model)
+    )
+
+
+def _load_ensemble(presets):
+    from keras_s2s.models.seq2seq_ensemble_lm import Seq2SeqEnsembleLM
+
+    return Seq2SeqEnsembleLM.from_preset(list(presets))
+
+
+def _save_members(model, temporary):
+    """Saves an ensemble's members as presets; returns their directories."""
+    paths = []
+    for index, member in enumerate(model.members):
+        path = os.path.join(temporary, f"member_{index}")
+        member.save_to_preset(path)
+        paths.append(path)
+    return paths
+
+
 def _check_model(model):
     if model.preprocessor is None:
         raise ValueError(
@@ -289,8 +322,17 @@ def _export_in_subprocess(model, output, temporary, sampler, max_length,
     """Exports under the TensorFlow backend in a Python subprocess."""
     from keras_s2s.presets import resolve_preset
 
+    from keras_s2s.models.seq2seq_ensemble_lm import Seq2SeqEnsembleLM
+
     if isinstance(model, (str, os.PathLike)):
         preset = resolve_preset(model)
+    elif _is_preset_list(model):
+        # An ensemble: the worker loads one preset per member.
+        preset = [resolve_preset(name) for name in model]
+    elif isinstance(model, Seq2SeqEnsembleLM):
+        preset = _save_members(model, temporary)
+        if sampler is None:
+            sampler = model.sampler
     else:
         preset = os.path.join(temporary, "preset")
         model.save_to_preset(preset)

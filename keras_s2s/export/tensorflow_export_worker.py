@@ -3,7 +3,8 @@
 `export_saved_model` runs `python -m keras_s2s.export.tensorflow_export_worker
 OPTIONS_JSON` with `KERAS_BACKEND=tensorflow` when the current backend is JAX
 or PyTorch. The options file holds `preset`, `output`, `sampler` (a config
-dict or null for the preset's compiled sampler), `max_length`, `jit_compile`
+dict or null for the preset's compiled sampler; `preset` may be a list of
+presets, the members of an ensemble), `max_length`, `jit_compile`
 and `info` (where the export info is written as JSON).
 """
 
@@ -27,7 +28,13 @@ def main(argv=None):
     from keras_s2s.export.saved_model_export import write_generation_module
     from keras_s2s.models import Seq2SeqLM
 
-    model = Seq2SeqLM.from_preset(options["preset"])
+    if isinstance(options["preset"], list):
+        # An ensemble, one preset per member.
+        from keras_s2s.models import Seq2SeqEnsembleLM
+
+        model = Seq2SeqEnsembleLM.from_preset(options["preset"])
+    else:
+        model = Seq2SeqLM.from_preset(options["preset"])
     if model.preprocessor is None:
         print(f"Preset '{options['preset']}' has no preprocessor; exporting "
               "needs one.", file=sys.stderr)
