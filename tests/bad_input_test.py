@@ -8,6 +8,7 @@ and what is expected. `CASES` is the table; print its size with
 """
 
 import gzip
+import json
 import os
 import re
 import shutil
@@ -59,6 +60,10 @@ class Context:
         self.plain_dir = os.path.join(root, "plain")
         # A preset made by hand: keras-hub's files, no recorded checksums.
         keras_hub.models.Task.save_to_preset(self.lm, self.plain_dir)
+        metadata = presets.read_metadata(self.plain_dir)
+        metadata.pop("files", None)
+        with open(os.path.join(self.plain_dir, "metadata.json"), "w", encoding="utf-8") as file:
+            json.dump(metadata, file)
         self.copies = 0
 
     def generate(self, inputs, **kwargs):

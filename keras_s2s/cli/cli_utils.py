@@ -115,6 +115,11 @@ def _preset_value(value, trust_unverified):
     return value
 
 
+def trusted_preset(value):
+    """A `--preset` value whose files load unverified (`--trust-unverified`)."""
+    return _preset_value(value, True)
+
+
 class _PresetAction(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         trust = getattr(namespace, "trust_unverified", False)

@@ -53,6 +53,13 @@ def add_parser(subparsers, parents):
         "directory (default: the best shipped English-German preset); repeat "
         "it to decode with an ensemble of presets",
     )
+    parser.add_argument(
+        "--trust-unverified",
+        action="store_true",
+        help="load preset directories whose files cannot be verified (no "
+        "checksums in their metadata.json, or files edited by hand); only for "
+        "presets you made yourself",
+    )
     parser.add_argument("-i", "--input-file", default=None, metavar="PATH",
                         help="read sentences from PATH, one per line ('-': stdin)")
     parser.add_argument("-o", "--output-file", default=None, metavar="PATH",
@@ -113,7 +120,10 @@ def load_presets(paths):
 
 def run(args):
     cli_utils.check_output_path(args.output_file)
-    _, paths, info = open_presets(args.preset)
+    presets = args.preset
+    if presets and args.trust_unverified:
+        presets = [cli_utils.trusted_preset(preset) for preset in presets]
+    _, paths, info = open_presets(presets)
     sampler, n_best = cli_utils.build_sampler(args, info.get("evaluation_search"))
     sources = _read_sources(args)
     model = load_presets(paths)

@@ -102,6 +102,19 @@ class Seq2SeqBackbone(keras_hub.models.Backbone):
 
         return presets_for_class(cls, "backbone")
 
+    def save_to_preset(self, preset_dir, max_shard_size=10):
+        """Saves to a preset directory, with the sha256 of its files recorded.
+
+        As keras-hub's `save_to_preset`, then every file of the directory is
+        recorded in its `metadata.json` (see
+        `keras_s2s.presets.preset_integrity.record_checksums`), so that
+        `from_preset(preset_dir)` verifies and loads it.
+        """
+        from keras_s2s.presets.preset_integrity import record_checksums
+
+        super().save_to_preset(preset_dir, max_shard_size=max_shard_size)
+        record_checksums(preset_dir)
+
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
         """Loads the backbone of a shipped preset name or a preset directory.

@@ -793,6 +793,8 @@ class _GenerateRows:
                 values = source = _text_rows(inputs)
                 if values is None:
                     return None
+            if not all(isinstance(x, (str, bytes)) for x in source):
+                return None  # Not text: the input checks name what it is.
             lengths = [len(x) for x in source]
         else:
             if not isinstance(inputs, dict):
@@ -843,7 +845,7 @@ def _chunk_indices(lengths, chunk_size):
         `range(count)`.
 
     Example:
-    >>> [list(c) for c in _chunk_indices(np.array([5, 1, 3, 2]), 2)]
+    >>> [c.tolist() for c in _chunk_indices(np.array([5, 1, 3, 2]), 2)]
     [[1, 3], [2, 0]]
     """
     window = chunk_size * SORT_WINDOW_CHUNKS

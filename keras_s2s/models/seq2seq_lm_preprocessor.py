@@ -137,6 +137,19 @@ class Seq2SeqLMPreprocessor(keras_hub.models.Seq2SeqLMPreprocessor):
 
         return presets_for_class(cls, "preprocessor")
 
+    def save_to_preset(self, preset_dir):
+        """Saves to a preset directory, with the sha256 of its files recorded.
+
+        As keras-hub's `save_to_preset`, then every file of the directory is
+        recorded in its `metadata.json` (see
+        `keras_s2s.presets.preset_integrity.record_checksums`), so that
+        `from_preset(preset_dir)` verifies and loads it.
+        """
+        from keras_s2s.presets.preset_integrity import record_checksums
+
+        super().save_to_preset(preset_dir)
+        record_checksums(preset_dir)
+
     @classmethod
     def from_preset(cls, preset, config_file="preprocessor.json", **kwargs):
         """Loads the preprocessor (and its tokenizers) of a preset.

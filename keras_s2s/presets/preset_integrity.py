@@ -186,3 +186,18 @@ def write_metadata(preset_dir, metadata):
     with atomic_write(path, "w", encoding="utf-8", what="preset metadata") as file:
         json.dump(metadata, file, indent=2, sort_keys=False)
         file.write("\n")
+
+
+def record_checksums(preset_dir):
+    """Records the sha256 of every file of `preset_dir` in its `metadata.json`.
+
+    For the parts keras-hub saves one at a time (`Seq2SeqBackbone`,
+    `Seq2SeqLMPreprocessor`, tokenizers: `save_to_preset`), so that the
+    directory they make loads with `from_preset`. The metadata already there
+    (keras-hub's own, or ours) is kept; `"files"` is recomputed.
+    """
+    path = os.path.join(preset_dir, METADATA_FILE)
+    metadata = {}
+    if os.path.isfile(path):
+        metadata = read_metadata(preset_dir)
+    write_metadata(preset_dir, metadata)

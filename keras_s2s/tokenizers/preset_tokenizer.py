@@ -44,3 +44,15 @@ class PresetTokenizerMixin:
         from keras_s2s.presets.preset_loading import load_preset_tokenizer
 
         return load_preset_tokenizer(cls, preset, config_file=config_file, **kwargs)
+
+    def save_to_preset(self, preset_dir):
+        """Saves the tokenizer (config and assets) to a preset directory.
+
+        As keras-hub's `save_to_preset`, then the sha256 of every file of
+        the directory is recorded in its `metadata.json`, so that
+        `from_preset(preset_dir)` verifies and loads it.
+        """
+        from keras_s2s.presets.preset_integrity import record_checksums
+
+        super().save_to_preset(preset_dir)
+        record_checksums(preset_dir)

@@ -112,7 +112,7 @@ def estimate_backbone_parameters(
     Example:
     >>> terms = estimate_backbone_parameters(100, 100, 8, 16, 8)
     >>> sum(count for _, _, count in terms)
-    5184
+    5680
     """
     directions = 2 if bidirectional else 1
     units = attention_units or hidden_dim
@@ -179,7 +179,7 @@ def check_backbone_fits(config, bytes_per_parameter=4, copies=1, available=None)
     ...               encoder_hidden_dim=5_000_000)
     >>> check_backbone_fits(config, available=2**30)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    MemoryError: Seq2SeqBackbone(hidden_dim=10000000): about 3.8e+14 parameters ...
+    MemoryError: Seq2SeqBackbone(hidden_dim=10000000): about 6.5e+14 parameters ...
     """
     terms = estimate_backbone_parameters(**config)
     total = sum(count for _, _, count in terms)

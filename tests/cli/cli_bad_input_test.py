@@ -194,6 +194,10 @@ class Context:
         self.plain_dir = os.path.join(root, "plain")
         # A preset made by hand: keras-hub's files, no recorded checksums.
         keras_hub.models.Task.save_to_preset(self.model, self.plain_dir)
+        metadata = presets.read_metadata(self.plain_dir)
+        metadata.pop("files", None)
+        with open(os.path.join(self.plain_dir, "metadata.json"), "w", encoding="utf-8") as file:
+            json.dump(metadata, file)
 
     def copy_preset(self, name):
         path = os.path.join(self.root, name)

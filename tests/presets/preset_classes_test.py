@@ -111,3 +111,26 @@ def test_from_preset_comes_compiled_with_the_recorded_search():
     # ... and a sampler the user passes replaces it.
     model.compile(sampler="greedy")
     assert type(model.sampler).__name__ == "GreedySampler"
+
+
+def test_parts_saved_one_by_one_load_back_verified(tmp_path):
+    model, _ = make_preset(str(tmp_path / "whole"))
+    parts = str(tmp_path / "parts")
+    model.backbone.save_to_preset(parts)
+    model.preprocessor.save_to_preset(parts)
+    backbone = Seq2SeqBackbone.from_preset(parts)
+    for mine, theirs in zip(backbone.weights, model.backbone.weights):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    preprocessor = Seq2SeqLMPreprocessor.from_preset(parts)
+    assert preprocessor.decoder_sequence_length == model.preprocessor.decoder_sequence_length
+    # A tokenizer saved into the directory again re-records the checksums.
+    model.preprocessor.tokenizer.save_to_preset(parts)
+    tokenizer = SentencePieceTokenizer.from_preset(parts)
+    assert tokenizer.tokenize(["a dog runs ."]) == model.preprocessor.tokenizer.tokenize(
+        ["a dog runs ."]
+    )
+    # The recorded checksums are checked: an edited file is refused.
+    with open(f"{parts}/tokenizer.json", "a", encoding="utf-8") as file:
+        file.write(" ")
+    with pytest.raises(ValueError, match="does not match the sha256"):
+        SentencePieceTokenizer.from_preset(parts)
