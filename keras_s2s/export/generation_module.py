@@ -11,6 +11,8 @@ from keras_s2s.utils.blank_inputs import BLANK_REGEX
 SIGNATURE_KEY = "serving_default"
 INPUT_KEY = "inputs"
 OUTPUT_KEY = "outputs"
+# Inputs searched at once by the exported signature (as `Seq2SeqLM.generate`).
+DEFAULT_CHUNK_SIZE = 256
 SCORES_KEY = "scores"
 
 
@@ -195,6 +197,9 @@ class GenerationModule(tf.Module):
             at most `max_length - 1` output tokens); None uses the
             preprocessor's `decoder_sequence_length`.
         jit_compile: compile the search with XLA.
+        chunk_size: the most inputs searched at once; a larger batch runs in
+            chunks of this size, one after another, so memory does not grow
+            with the batch.
 
     Call arguments (`serving_default`):
         inputs: tf.string `(batch_size,)`, the sources.
@@ -205,7 +210,8 @@ class GenerationModule(tf.Module):
         (`return_all_beams=True`) both are `(batch_size, num_beams)`.
     """
 
-    def __init__(self, model, sampler, max_length=None, jit_compile=False):
+    def __init__(self, model, sampler, max_length=None, jit_compile=False,
+                 chunk_size=DEFAULT_CHUNK_SIZE):
         super().__init__(name="keras_s2s_generation")
         preprocessor = model.preprocessor
         if not preprocessor.built:
@@ -247,11 +253,7 @@ class GenerationModule(tf.Module):
 
         search = tf.function(search, jit_compile=jit_compile, autograph=False)
 
-        @tf.function(
-            input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_KEY)],
-            autograph=False,
-        )
-        def serving_default(inputs):
+        def generate_chunk(inputs):
             packed = preprocessor.generate_preprocess(
                 inputs, sequence_length=max_length
             )
@@ -282,6 +284,38 @@ class GenerationModule(tf.Module):
                 blank = blank[:, None]
             texts = tf.where(blank, tf.constant("", tf.string), texts)
             scores = tf.where(blank, tf.zeros_like(scores), scores)
+            return texts, scores
+
+        # One chunk's outputs: (chunk,), or (chunk, num_beams) for n-best.
+        n_best = getattr(sampler, "return_all_beams", False)
+        row_shape = [None, sampler.num_beams] if n_best else [None]
+
+        @tf.function(
+            input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_KEY)],
+            autograph=False,
+        )
+        def serving_default(inputs):
+            # Bounded memory whatever the batch: the inputs run in chunks of
+            # at most `chunk_size`, one after another (the last chunk padded
+            # with empty inputs, whose outputs are dropped).
+            count = tf.shape(inputs)[0]
+            chunk = tf.maximum(tf.minimum(count, chunk_size), 1)
+            num_chunks = tf.maximum((count + chunk - 1) // chunk, 1)
+            padded = tf.concat(
+                [inputs, tf.fill([num_chunks * chunk - count], "")], axis=0
+            )
+            texts, scores = tf.map_fn(
+                generate_chunk,
+                tf.reshape(padded, [num_chunks, chunk]),
+                fn_output_signature=(
+                    tf.TensorSpec(row_shape, tf.string),
+                    tf.TensorSpec(row_shape, tf.float32),
+                ),
+                parallel_iterations=1,
+            )
+            # (num_chunks, chunk[, num_beams]) -> (count[, num_beams]).
+            texts = tf.reshape(texts, [-1, *row_shape[1:]])[:count]
+            scores = tf.reshape(scores, [-1, *row_shape[1:]])[:count]
             return {OUTPUT_KEY: texts, SCORES_KEY: scores}
 
         self.serving_default = serving_default

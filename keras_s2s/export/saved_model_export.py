@@ -188,7 +188,7 @@ def export_saved_model(
 
 
 def write_generation_module(model, path, sampler=None, max_length=None,
-                            jit_compile=False):
+                            jit_compile=False, chunk_size=None):
     """Writes the SavedModel under the TensorFlow backend; returns its info.
 
     The building block of `export_saved_model` (which adds the argument
@@ -205,8 +205,12 @@ def write_generation_module(model, path, sampler=None, max_length=None,
 
     sampler = model.sampler if sampler is None else samplers_lib.get(sampler)
     _check_sampler(sampler)
+    from keras_s2s.export.generation_module import DEFAULT_CHUNK_SIZE
+
+    chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
     module = GenerationModule(
-        model, sampler, max_length=max_length, jit_compile=jit_compile
+        model, sampler, max_length=max_length, jit_compile=jit_compile,
+        chunk_size=chunk_size,
     )
     module.save(path)
     preprocessor = model.preprocessor
@@ -223,6 +227,7 @@ def write_generation_module(model, path, sampler=None, max_length=None,
         if getattr(sampler, "return_all_beams", False)
         else None,
         "sampler": samplers_lib.serialize(sampler),
+        "chunk_size": chunk_size,
         "max_length": max_length or preprocessor.decoder_sequence_length,
         "encoder_sequence_length": preprocessor.encoder_sequence_length,
         "stop_token_ids": [preprocessor.decoder_tokenizer.end_token_id],
