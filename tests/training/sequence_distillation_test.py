@@ -44,7 +44,7 @@ MAX_LENGTH = 8
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.isdir(DATA_DIR), reason=f"no data at {DATA_DIR}"),
+    pytest.mark.needs_data,
 ]
 
 
