@@ -1,12 +1,8 @@
 """`keras-s2s distill`: train a student preset on a teacher's translations."""
 
-import os
-import sys
-
 from keras_s2s.cli import cli_utils
 from keras_s2s.cli import train_command
 from keras_s2s.cli import translate_command
-from keras_s2s.cli.cli_error import CLIError
 
 DESCRIPTION = """\
 Sequence-level knowledge distillation (Kim & Rush, 2016): translate the
@@ -55,29 +51,19 @@ def add_parser(subparsers, parents):
 
 def run(args):
     """Translates, trains and writes the student; returns the exit status."""
-    for name in ("max_epochs", "max_train_examples"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise CLIError(f"--{name.replace('_', '-')} must be >= 1, got {value}.",
-                           exit_code=2)
+    train_command.prepare_training(args)
     recipe = train_command.resolve_recipe(args.recipe)
     names, paths, info = translate_command.open_presets(args.teacher)
     sampler, _ = cli_utils.build_sampler(args, info.get("evaluation_search"))
-    import keras
-
-    if keras.backend.backend() == "torch" and args.torch_threads:
-        import torch
-
-        torch.set_num_threads(args.torch_threads)
     if args.seed is not None:
+        import keras
+
         keras.utils.set_random_seed(args.seed)
     teacher = translate_command.load_presets(paths)
     from keras_s2s.training import SequenceDistillationTrainer
 
-    argv = getattr(args, "argv", None) or [args.recipe, "--output-dir", args.output_dir]
-    trainer = None
-    try:
-        trainer = SequenceDistillationTrainer(
+    def build_trainer(command):
+        return SequenceDistillationTrainer(
             recipe,
             teacher,
             teacher_name=" + ".join(names),
@@ -90,27 +76,14 @@ def run(args):
             max_train_examples=args.max_train_examples,
             overwrite=args.overwrite,
             verbose=args.verbose,
-            command=train_command.reproduce_command(argv, args.program),
+            command=command,
             data_dir=args.data_dir,
             dtype=args.dtype,
             distribution=args.distribution,
         )
-        report = trainer.run()
-    except (FileExistsError, FileNotFoundError, FloatingPointError, RuntimeError) as error:
-        raise CLIError(str(error))
-    except KeyboardInterrupt:
-        where = f" in '{trainer.checkpoint_dir}'" if trainer else ""
-        print(
-            f"\nInterrupted. The teacher's translations and the last finished "
-            f"epoch are kept{where}; run the same command to resume.",
-            file=sys.stderr,
-        )
-        return 130
-    headline = report["headline_score"]
-    if headline:
-        print(
-            f"{os.path.basename(os.path.normpath(args.output_dir))}: "
-            f"{headline['value']:.2f} {headline['metric']} on {headline['split']} "
-            f"(teacher: {' + '.join(names)})"
-        )
-    return 0
+
+    return train_command.run_training(
+        args, build_trainer,
+        "The teacher's translations and the last finished epoch are kept",
+        about=f" (teacher: {' + '.join(names)})",
+    )

@@ -150,23 +150,57 @@ def _positive(name, value):
         raise CLIError(f"--{name} must be >= 1, got {value}.", exit_code=2)
 
 
-def run(args):
-    """Trains; returns the exit status (130 when interrupted)."""
+def prepare_training(args):
+    """Checks the epoch and example limits and sets PyTorch's threads."""
     for name in ("max_epochs", "max_train_examples"):
         _positive(name.replace("_", "-"), getattr(args, name))
-    recipe = resolve_recipe(args.recipe)
     import keras
 
     if keras.backend.backend() == "torch" and args.torch_threads:
         import torch
 
         torch.set_num_threads(args.torch_threads)
-    from keras_s2s.training import Trainer
 
+
+def run_training(args, build_trainer, kept, about=""):
+    """Builds a trainer with `build_trainer(command)`, runs it, reports.
+
+    Shared by `keras-s2s train` and `keras-s2s distill`. Errors of the run
+    are one-line `CLIError`s; an interruption prints what is `kept` and how
+    to resume. `about` follows the headline score (e.g. the teacher).
+
+    Returns:
+        The exit status (130 when interrupted).
+    """
     argv = getattr(args, "argv", None) or [args.recipe, "--output-dir", args.output_dir]
     trainer = None
     try:
-        trainer = Trainer(
+        trainer = build_trainer(reproduce_command(argv, args.program))
+        report = trainer.run()
+    except (FileExistsError, FileNotFoundError, FloatingPointError, RuntimeError) as error:
+        raise CLIError(str(error))
+    except KeyboardInterrupt:
+        where = f" in '{trainer.checkpoint_dir}'" if trainer else ""
+        print(f"\nInterrupted. {kept}{where}; run the same command to resume.",
+              file=sys.stderr)
+        return 130
+    headline = report["headline_score"]
+    if headline:
+        print(
+            f"{os.path.basename(os.path.normpath(args.output_dir))}: "
+            f"{headline['value']:.2f} {headline['metric']} on {headline['split']}{about}"
+        )
+    return 0
+
+
+def run(args):
+    """Trains; returns the exit status (130 when interrupted)."""
+    prepare_training(args)
+    recipe = resolve_recipe(args.recipe)
+    from keras_s2s.training import Trainer
+
+    def build_trainer(command):
+        return Trainer(
             recipe,
             output_dir=args.output_dir,
             checkpoint_dir=args.checkpoint_dir,
@@ -174,29 +208,13 @@ def run(args):
             max_train_examples=args.max_train_examples,
             overwrite=args.overwrite,
             verbose=args.verbose,
-            command=reproduce_command(argv, args.program),
+            command=command,
             data_dir=args.data_dir,
             dtype=args.dtype,
             distribution=args.distribution,
         )
-        report = trainer.run()
-    except (FileExistsError, FileNotFoundError, FloatingPointError, RuntimeError) as error:
-        raise CLIError(str(error))
-    except KeyboardInterrupt:
-        where = f" in '{trainer.checkpoint_dir}'" if trainer else ""
-        print(
-            f"\nInterrupted. The last finished epoch is checkpointed{where}; "
-            "run the same command to resume.",
-            file=sys.stderr,
-        )
-        return 130
-    headline = report["headline_score"]
-    if headline:
-        print(
-            f"{os.path.basename(os.path.normpath(args.output_dir))}: "
-            f"{headline['value']:.2f} {headline['metric']} on {headline['split']}"
-        )
-    return 0
+
+    return run_training(args, build_trainer, "The last finished epoch is checkpointed")
 
 
 def main(argv=None, prog="tools/train.py"):
