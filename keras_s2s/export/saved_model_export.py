@@ -5,16 +5,15 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import keras
 
 from keras_s2s import samplers as samplers_lib
 from keras_s2s.utils.argument_validation import check_positive_int
-from keras_s2s.utils.atomic_files import TEMPORARY_PREFIX
 from keras_s2s.utils.atomic_files import is_disk_error
 from keras_s2s.utils.atomic_files import replace_directory
+from keras_s2s.utils.atomic_files import temporary_directory_beside
 from keras_s2s.utils.atomic_files import terminate_after_cleanup
 from keras_s2s.utils.atomic_files import write_error
 
@@ -146,15 +145,10 @@ def export_saved_model(
         _check_sampler(sampler)
     _check_path_free(filepath, overwrite)
 
-    parent, name = os.path.split(filepath)
     temporary = None
     with terminate_after_cleanup():
         try:
-            os.makedirs(parent, exist_ok=True)
-            temporary = tempfile.mkdtemp(
-                prefix=f".{name}{TEMPORARY_PREFIX}{os.getpid()}-", dir=parent
-            )
-            os.chmod(temporary, 0o755)
+            temporary = temporary_directory_beside(filepath)
             output = os.path.join(temporary, "saved_model")
             start = time.perf_counter()
             if keras.config.backend() == "tensorflow":

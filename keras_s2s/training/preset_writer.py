@@ -4,7 +4,6 @@ import glob
 import json
 import os
 import shutil
-import tempfile
 import warnings
 
 from keras_s2s.presets.preset_integrity import METADATA_FILE
@@ -17,6 +16,7 @@ from keras_s2s.utils.atomic_files import is_disk_error
 from keras_s2s.utils.atomic_files import is_stale
 from keras_s2s.utils.atomic_files import replace_directory
 from keras_s2s.utils.atomic_files import restore_directory
+from keras_s2s.utils.atomic_files import temporary_directory_beside
 from keras_s2s.utils.atomic_files import terminate_after_cleanup
 from keras_s2s.utils.atomic_files import write_error
 
@@ -89,16 +89,12 @@ def write_preset(model, preset_dir, metadata=None, model_card=None, overwrite=Fa
     """
     preset_dir = os.path.abspath(os.path.expanduser(os.fspath(preset_dir)))
     check_preset_dir_free(preset_dir, overwrite)
-    parent, name = os.path.split(preset_dir)
+    name = os.path.basename(preset_dir)
     remove_stale_temporary_dirs(preset_dir)
     temporary = None
     with terminate_after_cleanup():
         try:
-            os.makedirs(parent, exist_ok=True)
-            temporary = tempfile.mkdtemp(
-                prefix=f".{name}{TEMPORARY_PREFIX}{os.getpid()}-", dir=parent
-            )
-            os.chmod(temporary, 0o755)
+            temporary = temporary_directory_beside(preset_dir)
             _save_task_files(model, temporary, max_shard_size)
             if model_card is not None:
                 with open(os.path.join(temporary, MODEL_CARD_FILE), "w",

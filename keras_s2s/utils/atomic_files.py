@@ -39,6 +39,22 @@ def temporary_path(path):
     )
 
 
+def temporary_directory_beside(target):
+    """A new, empty directory next to `target` (readable by all, like a normal one).
+
+    Something written there is moved onto `target` in one rename (same file
+    system); its name marks it as ours and as stale once its process is gone
+    (`is_stale`). The parent directory is created if needed.
+    """
+    parent, name = os.path.split(os.path.abspath(target))
+    os.makedirs(parent, exist_ok=True)
+    directory = tempfile.mkdtemp(
+        prefix=f".{name}{TEMPORARY_PREFIX}{os.getpid()}-", dir=parent
+    )
+    os.chmod(directory, 0o755)
+    return directory
+
+
 def is_stale(path):
     """True if the process that made the temporary `path` no longer runs.
 

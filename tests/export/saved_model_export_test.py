@@ -182,6 +182,7 @@ class SavedModelExportTest(TestCase):
         from unittest import mock
 
         from keras_s2s.export import saved_model_export
+        from keras_s2s.utils import atomic_files
 
         target = os.path.join(self.tmp_dir, "out")
 
@@ -197,7 +198,7 @@ class SavedModelExportTest(TestCase):
         def refuse(*args, **kwargs):
             raise PermissionError(errno.EACCES, "Permission denied")
 
-        with mock.patch.object(saved_model_export.tempfile, "mkdtemp", refuse):
+        with mock.patch.object(atomic_files.tempfile, "mkdtemp", refuse):
             with pytest.raises(PermissionError, match=f"'{target}': the directory is not"):
                 export_saved_model(self.model, target)
         self.assertEqual(os.listdir(self.tmp_dir), [])
